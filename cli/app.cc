@@ -1,0 +1,130 @@
+#include "cli/app.h"
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "core/base/log.h"
+
+namespace siq::cli {
+namespace {
+
+void AddConnectionOption(CLI::App& app, const char* flag, std::string& target,
+                         const char* what, const char* env_name) {
+  app.add_option(flag, target, fmt::format("{} (env {})", what, env_name))
+      ->group("Connection")
+      ->type_name("TEXT");
+}
+
+}  // namespace
+
+void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
+  keystone::AuthFlags& auth = options.auth;
+  AddConnectionOption(app, "--os-cloud", auth.os_cloud,
+                      "entry of clouds.yaml to use", "OS_CLOUD");
+  AddConnectionOption(app, "--os-auth-url", auth.os_auth_url,
+                      "Keystone URL", "OS_AUTH_URL");
+  AddConnectionOption(app, "--os-auth-type", auth.os_auth_type,
+                      "password or v3applicationcredential", "OS_AUTH_TYPE");
+  AddConnectionOption(app, "--os-username", auth.os_username, "user name",
+                      "OS_USERNAME");
+  AddConnectionOption(app, "--os-user-id", auth.os_user_id, "user id",
+                      "OS_USER_ID");
+  AddConnectionOption(app, "--os-user-domain-name", auth.os_user_domain_name,
+                      "the user's domain", "OS_USER_DOMAIN_NAME");
+  AddConnectionOption(app, "--os-user-domain-id", auth.os_user_domain_id,
+                      "the user's domain id", "OS_USER_DOMAIN_ID");
+  AddConnectionOption(app, "--os-project-name", auth.os_project_name,
+                      "project to scope to", "OS_PROJECT_NAME");
+  AddConnectionOption(app, "--os-project-id", auth.os_project_id,
+                      "project id to scope to", "OS_PROJECT_ID");
+  AddConnectionOption(app, "--os-project-domain-name",
+                      auth.os_project_domain_name, "the project's domain",
+                      "OS_PROJECT_DOMAIN_NAME");
+  AddConnectionOption(app, "--os-project-domain-id",
+                      auth.os_project_domain_id, "the project's domain id",
+                      "OS_PROJECT_DOMAIN_ID");
+  AddConnectionOption(app, "--os-application-credential-id",
+                      auth.os_application_credential_id,
+                      "application credential id (its secret only from the "
+                      "environment or clouds.yaml)",
+                      "OS_APPLICATION_CREDENTIAL_ID");
+  AddConnectionOption(app, "--os-region-name", auth.os_region_name,
+                      "region of the key-manager endpoint", "OS_REGION_NAME");
+  AddConnectionOption(app, "--os-interface", auth.os_interface,
+                      "endpoint interface: public, internal or admin",
+                      "OS_INTERFACE");
+  AddConnectionOption(app, "--os-cacert", auth.os_cacert,
+                      "CA bundle that signs the servers' certificates",
+                      "OS_CACERT");
+  AddConnectionOption(app, "--barbican-endpoint", auth.barbican_endpoint,
+                      "Barbican URL, instead of the catalog's",
+                      "SIQ_BARBICAN_ENDPOINT");
+  app.add_option("--timeout", options.timeout_seconds,
+                 "seconds one HTTP exchange may take")
+      ->group("Connection")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--connect-timeout", options.connect_timeout_seconds,
+                 "seconds to wait for a connection")
+      ->group("Connection")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+
+  app.add_flag("-v,--verbose", options.verbosity,
+               "more detail on stderr: -v info, -vv debug (one line per "
+               "HTTP exchange)")
+      ->group("Output");
+  app.add_flag("-q,--quiet", options.quiet, "errors only on stderr")
+      ->group("Output");
+}
+
+void AddOutputOption(CLI::App& command, OutputFormat& format) {
+  command
+      .add_option("-o,--output", format,
+                  "table for people, json for scripts")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, OutputFormat>{{"table", OutputFormat::kTable},
+                                              {"json", OutputFormat::kJson}}))
+      ->option_text("table|json (default table)")
+      ->group("Output");
+}
+
+void ApplyVerbosity(const GlobalOptions& options) {
+  if (options.quiet) {
+    log::SetVerbosity(log::Verbosity::kQuiet);
+  } else if (options.verbosity >= 2) {
+    log::SetVerbosity(log::Verbosity::kDebug);
+  } else if (options.verbosity == 1) {
+    log::SetVerbosity(log::Verbosity::kInfo);
+  } else {
+    log::SetVerbosity(log::Verbosity::kDefault);
+  }
+}
+
+Result<std::unique_ptr<barbican::Connection>> Connect(
+    const GlobalOptions& options) {
+  keystone::EnvLookup env = keystone::ProcessEnvironment();
+  auto config = keystone::LoadAuthConfig(options.auth, env,
+                                         keystone::CloudsYamlPaths(env));
+  keystone::ScrubCredentialEnvironment();
+  if (!config.ok()) {
+    return config.status();
+  }
+  http::TransportOptions transport;
+  transport.timeout = std::chrono::milliseconds(
+      static_cast<int64_t>(options.timeout_seconds * 1000));
+  transport.connect_timeout = std::chrono::milliseconds(
+      static_cast<int64_t>(options.connect_timeout_seconds * 1000));
+  return std::make_unique<barbican::Connection>(std::move(*config),
+                                                std::move(transport));
+}
+
+ExitCode Fail(const Status& status) {
+  fmt::print(stderr, "siq: error: {}\n", status.message());
+  return ExitCodeFor(status);
+}
+
+}  // namespace siq::cli

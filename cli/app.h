@@ -1,0 +1,57 @@
+// What every subcommand shares: the global options (connection, logging),
+// the output format, opening a connection, and reporting an error. A
+// subcommand registers itself through a Command entry in commands.h.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include <CLI/CLI.hpp>
+
+#include "core/barbican/connection.h"
+#include "core/base/exit_codes.h"
+#include "core/base/status.h"
+#include "core/keystone/auth_config.h"
+
+namespace siq::cli {
+
+enum class OutputFormat { kTable, kJson };
+
+struct GlobalOptions {
+  int verbosity = 0;
+  bool quiet = false;
+  keystone::AuthFlags auth;
+  double timeout_seconds = 60;
+  double connect_timeout_seconds = 10;
+};
+
+// What a subcommand does once its arguments are parsed.
+using Action = std::function<ExitCode()>;
+
+// A subcommand: its name, its one-line summary, and how it adds itself to
+// the app (options, help, and the action to run when chosen).
+struct Command {
+  std::string_view name;
+  std::string_view summary;
+  void (*add)(CLI::App& app, GlobalOptions& options, Action& action);
+};
+
+// The connection, logging and timeout options, shared by every subcommand.
+void AddGlobalOptions(CLI::App& app, GlobalOptions& options);
+
+// --output table|json on `command`.
+void AddOutputOption(CLI::App& command, OutputFormat& format);
+
+// Applies -v/-q to the loggers. Called once, after parsing.
+void ApplyVerbosity(const GlobalOptions& options);
+
+// Loads the credentials (flags, OS_*, clouds.yaml), removes the secret ones
+// from the environment, and builds a connection. No request is made yet.
+Result<std::unique_ptr<barbican::Connection>> Connect(
+    const GlobalOptions& options);
+
+// Prints "siq: error: ..." on stderr and returns the status's exit code.
+ExitCode Fail(const Status& status);
+
+}  // namespace siq::cli

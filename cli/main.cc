@@ -1,0 +1,36 @@
+// siq: production secrets on OpenStack Barbican. main() builds the command
+// line from the table of subcommands, runs the chosen one and returns its
+// exit code; everything else lives in the subcommands and the core.
+
+#include <CLI/CLI.hpp>
+
+#include "cli/app.h"
+#include "cli/commands.h"
+#include "core/base/exit_codes.h"
+#include "core/base/secret.h"
+#include "core/base/version.h"
+
+int main(int argc, char** argv) {
+  siq::InitSecureMemory();
+
+  CLI::App app("siq: production secrets on OpenStack Barbican", "siq");
+  app.set_version_flag("--version", siq::kVersion);
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.footer("Exit codes and more: man siq");
+  siq::cli::GlobalOptions options;
+  siq::cli::AddGlobalOptions(app, options);
+  siq::cli::Action action;
+  for (const siq::cli::Command* command : siq::cli::kCommands) {
+    command->add(app, options, action);
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    int code = app.exit(error);
+    return code == 0 ? 0 : static_cast<int>(siq::ExitCode::kUsage);
+  }
+  siq::cli::ApplyVerbosity(options);
+  return static_cast<int>(action());
+}

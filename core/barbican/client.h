@@ -1,0 +1,98 @@
+// Client: the parts of Barbican's v1 API that siq uses.
+//
+// Every call goes through a keystone::Session (token, renewal, retries).
+// Errors name the operation and the resource and carry the HTTP status, the
+// request id and Barbican's description; never a payload. Payloads travel
+// only as SecretBytes.
+//
+// The client holds a reference to the session, which must outlive it. Not
+// safe to share between threads (the session is not).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/barbican/types.h"
+#include "core/base/secret.h"
+#include "core/base/status.h"
+#include "core/keystone/session.h"
+
+namespace siq::barbican {
+
+class Client {
+ public:
+  explicit Client(keystone::Session& session);
+
+  // Secrets.
+  [[nodiscard]] Result<SecretRef> CreateSecret(const SecretSpec& spec,
+                                               const SecretBytes& payload);
+  [[nodiscard]] Result<SecretMeta> GetSecret(const SecretRef& ref);
+  // The payload as raw bytes, asked for with the secret's default content
+  // type (read from its metadata first).
+  [[nodiscard]] Result<SecretBytes> GetPayload(const SecretRef& ref);
+  [[nodiscard]] Status DeleteSecret(const SecretRef& ref);
+  // Every secret matching `filter`, walking all pages.
+  [[nodiscard]] Result<std::vector<SecretMeta>> ListSecrets(
+      const SecretFilter& filter);
+  // Secrets named exactly `name`: Barbican's filter is a LIKE pattern, so
+  // its answer is checked again here.
+  [[nodiscard]] Result<std::vector<SecretMeta>> FindSecretsNamed(
+      const std::string& name);
+
+  // Secret metadata (user key/value pairs; Barbican lower-cases keys).
+  [[nodiscard]] Result<std::map<std::string, std::string>> GetSecretMetadata(
+      const SecretRef& ref);
+  [[nodiscard]] Status PutSecretMetadata(
+      const SecretRef& ref, const std::map<std::string, std::string>& metadata);
+
+  // Orders.
+  [[nodiscard]] Result<OrderRef> CreateKeyOrder(const KeyOrderSpec& spec);
+  [[nodiscard]] Result<Order> GetOrder(const OrderRef& ref);
+  // Polls until the order is ACTIVE (returned) or ERROR (kServerError with
+  // Barbican's reason), backing off between polls; kDeadlineExceeded after
+  // `deadline`.
+  [[nodiscard]] Result<Order> WaitForOrder(const OrderRef& ref,
+                                           std::chrono::milliseconds deadline);
+  [[nodiscard]] Status DeleteOrder(const OrderRef& ref);
+  [[nodiscard]] Result<std::vector<Order>> ListOrders();
+
+  // Generic containers.
+  [[nodiscard]] Result<ContainerRef> CreateContainer(
+      const std::string& name, const std::vector<ContainerEntry>& secrets);
+  [[nodiscard]] Result<Container> GetContainer(const ContainerRef& ref);
+  // Containers named exactly `name` (or all when empty), every page.
+  [[nodiscard]] Result<std::vector<Container>> ListContainers(
+      const std::string& name);
+  [[nodiscard]] Status DeleteContainer(const ContainerRef& ref);
+  [[nodiscard]] Status AddContainerSecret(const ContainerRef& ref,
+                                          const ContainerEntry& entry);
+  [[nodiscard]] Status RemoveContainerSecret(const ContainerRef& ref,
+                                             const ContainerEntry& entry);
+
+  // ACLs. Get returns the default (project access, no users) when unset.
+  [[nodiscard]] Result<Acl> GetSecretAcl(const SecretRef& ref);
+  [[nodiscard]] Status SetSecretAcl(const SecretRef& ref, const Acl& acl);
+  [[nodiscard]] Result<Acl> GetContainerAcl(const ContainerRef& ref);
+  [[nodiscard]] Status SetContainerAcl(const ContainerRef& ref,
+                                       const Acl& acl);
+
+  // Secret consumers (API 1.1).
+  [[nodiscard]] Status AddSecretConsumer(const SecretRef& ref,
+                                         const Consumer& consumer);
+  [[nodiscard]] Status RemoveSecretConsumer(const SecretRef& ref,
+                                            const Consumer& consumer);
+  [[nodiscard]] Result<std::vector<Consumer>> ListSecretConsumers(
+      const SecretRef& ref);
+
+ private:
+  struct Call;
+  [[nodiscard]] Result<std::string> Url(std::string_view path);
+  [[nodiscard]] Result<http::Response> Send(Call call);
+
+  keystone::Session& session_;
+  std::string endpoint_;  // e.g. http://host:9311, without /v1
+};
+
+}  // namespace siq::barbican

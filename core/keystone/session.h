@@ -1,0 +1,96 @@
+// Session: a Keystone v3 token and the service catalog that came with it,
+// and the one way the service clients send authenticated requests.
+//
+// The token lives in SecretBytes, in memory only. It is renewed from the
+// credentials (never from the old token) shortly before it expires, and once
+// more when a service answers 401; the rejected request is then sent again
+// only if it is safe to repeat.
+//
+// A Session holds a reference to its transport and clock, which must outlive
+// it. Not safe to share between threads.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/base/clock.h"
+#include "core/base/secret.h"
+#include "core/base/status.h"
+#include "core/keystone/auth_config.h"
+#include "core/transport/http.h"
+
+namespace siq::keystone {
+
+struct Endpoint {
+  std::string interface;
+  std::string region;
+  std::string url;
+};
+
+struct CatalogEntry {
+  std::string type;
+  std::string name;
+  std::vector<Endpoint> endpoints;
+};
+
+// What Keystone said about the token; nothing secret.
+struct TokenInfo {
+  std::string user_id;
+  std::string user_name;
+  std::string project_id;
+  std::string project_name;
+  std::string domain_id;  // for a domain-scoped token
+  std::vector<std::string> roles;
+  TimePoint issued_at;
+  TimePoint expires_at;
+  std::vector<CatalogEntry> catalog;
+};
+
+class Session {
+ public:
+  Session(http::Transport& transport, AuthConfig config,
+          Clock& clock = DefaultClock());
+
+  // Gets a token now. Fails with kUnauthenticated when Keystone refuses the
+  // credentials, naming the Keystone URL, status and message.
+  [[nodiscard]] Status Authenticate();
+
+  // The URL of `service_type` for the configured interface and region, from
+  // the catalog (or the configured override for key-manager). Authenticates
+  // first if needed.
+  [[nodiscard]] Result<std::string> EndpointFor(std::string_view service_type);
+
+  // Sends `request` with the token, renewing it first when it is about to
+  // expire. Returns the answer for any HTTP status.
+  [[nodiscard]] Result<http::Response> Send(http::Request request);
+
+  // REQUIRES: a successful Authenticate() or Send().
+  const TokenInfo& token_info() const { return info_; }
+  const AuthConfig& config() const { return config_; }
+  http::Transport& transport() { return transport_; }
+
+ private:
+  bool TokenIsFresh() const;
+
+  http::Transport& transport_;
+  AuthConfig config_;
+  Clock& clock_;
+  SecretBytes token_;
+  TokenInfo info_;
+};
+
+// The endpoint for `service_type`, `interface` and `region` (any region when
+// empty) in `catalog`; kNotFound naming what was asked for otherwise.
+Result<std::string> FindEndpoint(const std::vector<CatalogEntry>& catalog,
+                                 std::string_view service_type,
+                                 std::string_view interface,
+                                 std::string_view region);
+
+// Parses Keystone's ISO 8601 times ("2026-12-03T13:00:00.000000Z").
+Result<TimePoint> ParseKeystoneTime(std::string_view text);
+
+// The body of a token request for `config`, with the secret spliced in.
+SecretBytes TokenRequestBody(const AuthConfig& config);
+
+}  // namespace siq::keystone
