@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include <fmt/format.h>
@@ -90,6 +91,57 @@ void AddOutputOption(CLI::App& command, OutputFormat& format) {
                                               {"json", OutputFormat::kJson}}))
       ->option_text("table|json (default table)")
       ->group("Output");
+}
+
+void AddRecordOptions(CLI::App& command, RecordOptions& options) {
+  command
+      .add_option("--config", options.config,
+                  "siq's config file: secret kinds, records, readers "
+                  "(env SIQ_CONFIG)")
+      ->group("Records");
+  command
+      .add_option("--records", options.records,
+                  "the deployment record file (default: the config's, or "
+                  "/var/lib/siq/deployments.json)")
+      ->group("Records");
+  command
+      .add_option("--lock-wait", options.lock_wait_seconds,
+                  "seconds to wait for another siq's lock on the records")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber)
+      ->group("Records");
+}
+
+Result<Records> OpenRecords(const RecordOptions& options, Access access) {
+  std::string config_path = options.config;
+  if (config_path.empty()) {
+    config_path = keystone::ProcessEnvironment()("SIQ_CONFIG").value_or("");
+  }
+  auto config = config::LoadConfig(config_path);
+  if (!config.ok()) {
+    return config.status();
+  }
+  std::string path = options.records.empty() ? config->records : options.records;
+
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  std::error_code error;
+  if (access == Access::kWrite && !parent.empty() &&
+      !std::filesystem::exists(parent, error)) {
+    std::filesystem::create_directories(parent, error);
+    if (!error) {
+      std::filesystem::permissions(parent, std::filesystem::perms::owner_all,
+                                   error);
+    }
+    if (error) {
+      return Status(StatusCode::kIoError,
+                    fmt::format("creating {}: {}", parent.string(),
+                                error.message()));
+    }
+  }
+  auto wait = std::chrono::milliseconds(
+      static_cast<int64_t>(options.lock_wait_seconds * 1000));
+  return Records{std::move(*config),
+                 std::make_unique<records::FileRecordStore>(path, wait)};
 }
 
 void ApplyVerbosity(const GlobalOptions& options) {

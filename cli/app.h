@@ -10,6 +10,8 @@
 #include <CLI/CLI.hpp>
 
 #include "core/barbican/connection.h"
+#include "core/config/config.h"
+#include "core/records/store.h"
 #include "core/base/exit_codes.h"
 #include "core/base/status.h"
 #include "core/keystone/auth_config.h"
@@ -25,6 +27,21 @@ struct GlobalOptions {
   double timeout_seconds = 60;
   double connect_timeout_seconds = 10;
 };
+
+// Where siq's config and deployment records are, for commands that use them.
+struct RecordOptions {
+  std::string config;   // --config, else SIQ_CONFIG
+  std::string records;  // --records, else the config's, else the default
+  double lock_wait_seconds = 10;
+};
+
+// The config and the record store it names.
+struct Records {
+  config::Config config;
+  std::unique_ptr<records::FileRecordStore> store;
+};
+
+enum class Access { kRead, kWrite };
 
 // What a subcommand does once its arguments are parsed.
 using Action = std::function<ExitCode()>;
@@ -42,6 +59,13 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& options);
 
 // --output table|json on `command`.
 void AddOutputOption(CLI::App& command, OutputFormat& format);
+
+// --config, --records and --lock-wait on `command`.
+void AddRecordOptions(CLI::App& command, RecordOptions& options);
+
+// Loads the config and opens the record store. For kWrite, creates the
+// store's directory (mode 0700) when it does not exist yet.
+Result<Records> OpenRecords(const RecordOptions& options, Access access);
 
 // Applies -v/-q to the loggers. Called once, after parsing.
 void ApplyVerbosity(const GlobalOptions& options);

@@ -5,10 +5,14 @@
 
 #include "cli/app.h"
 #include "cli/doctor.h"
+#include "cli/provision.h"
+#include "cli/status.h"
 
 namespace siq::cli {
 
-inline const std::array<const Command*, 1> kCommands = {
+inline const std::array<const Command*, 3> kCommands = {
+    &kProvisionCommand,
+    &kStatusCommand,
     &kDoctorCommand,
 };
 

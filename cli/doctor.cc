@@ -7,9 +7,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
-#include <openssl/rand.h>
 
 #include "cli/output.h"
+#include "core/base/encoding.h"
 
 namespace siq::cli {
 namespace {
@@ -43,13 +43,7 @@ Check Timed(std::string name, F&& body) {
 }
 
 Status RoundTrip(barbican::Client& client, std::string& detail) {
-  unsigned char random[32];
-  if (RAND_bytes(random, sizeof(random)) != 1) {
-    return Status(StatusCode::kInternal, "no random bytes from OpenSSL");
-  }
-  SecretBytes value(
-      std::string_view(reinterpret_cast<char*>(random), sizeof(random)));
-  OPENSSL_cleanse(random, sizeof(random));
+  SecretBytes value = RandomBytes(32);
 
   barbican::SecretSpec spec;
   spec.name = fmt::format("siq-doctor-{:x}", std::chrono::system_clock::now()

@@ -1,14 +1,14 @@
 #include "core/barbican/client.h"
 
 #include <algorithm>
+#include <charconv>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
-#include "core/base/log.h"
+#include "core/base/encoding.h"
 #include "core/base/secret_json.h"
 
 namespace siq::barbican {
@@ -28,6 +28,19 @@ std::string JsonString(const json& doc, const char* key) {
 int JsonInt(const json& doc, const char* key) {
   auto it = doc.find(key);
   return it != doc.end() && it->is_number_integer() ? it->get<int>() : 0;
+}
+
+// Barbican keeps an order's error_status_code as a string ("400", or
+// "400 Bad Request" in its API reference); a number is taken too.
+int StatusCodeOf(const json& doc, const char* key) {
+  auto it = doc.find(key);
+  if (it != doc.end() && it->is_string()) {
+    const auto& text = it->get_ref<const std::string&>();
+    int code = 0;
+    std::from_chars(text.data(), text.data() + text.size(), code);
+    return code;
+  }
+  return JsonInt(doc, key);
 }
 
 SecretMeta ParseSecretMeta(const json& doc) {
@@ -61,7 +74,7 @@ Order ParseOrder(const json& doc) {
   order.status = JsonString(doc, "status");
   order.secret_ref = SecretRef(JsonString(doc, "secret_ref"));
   order.created = JsonString(doc, "created");
-  order.error_status_code = JsonInt(doc, "error_status_code");
+  order.error_status_code = StatusCodeOf(doc, "error_status_code");
   order.error_reason = JsonString(doc, "error_reason");
   if (auto meta = doc.find("meta"); meta != doc.end() && meta->is_object()) {
     order.name = JsonString(*meta, "name");
@@ -111,24 +124,6 @@ json ConsumerBody(const Consumer& consumer) {
           {"resource_id", consumer.resource_id}};
 }
 
-SecretBytes Base64(std::string_view bytes) {
-  SecretBytes out;
-  // EVP_EncodeBlock writes 4 bytes per 3 and a NUL; encode in chunks so the
-  // scratch buffer stays small and is wiped.
-  constexpr size_t kChunk = 3 * 256;
-  unsigned char encoded[4 * 256 + 1];
-  for (size_t at = 0; at < bytes.size(); at += kChunk) {
-    std::string_view chunk = bytes.substr(at, kChunk);
-    int length = EVP_EncodeBlock(
-        encoded, reinterpret_cast<const unsigned char*>(chunk.data()),
-        static_cast<int>(chunk.size()));
-    out.Append(std::string_view(reinterpret_cast<char*>(encoded),
-                                static_cast<size_t>(length)));
-  }
-  OPENSSL_cleanse(encoded, sizeof(encoded));
-  return out;
-}
-
 Result<json> ParseBody(std::string_view operation,
                        const http::Response& response) {
   json doc = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
@@ -156,7 +151,8 @@ struct Client::Call {
   bool consumers_api = false;
 };
 
-Client::Client(keystone::Session& session) : session_(session) {}
+Client::Client(keystone::Session& session, Clock& clock)
+    : session_(session), clock_(clock) {}
 
 Result<std::string> Client::Url(std::string_view path) {
   if (endpoint_.empty()) {
@@ -215,7 +211,7 @@ Result<SecretRef> Client::CreateSecret(const SecretSpec& spec,
   // Barbican takes text/plain as it is and everything else as base64.
   SecretBytes encoded = spec.payload_content_type == "text/plain"
                             ? payload.Clone()
-                            : Base64(payload.Reveal());
+                            : EncodeBase64(payload.Reveal());
   if (spec.payload_content_type != "text/plain") {
     body["payload_content_encoding"] = "base64";
   }
@@ -422,8 +418,7 @@ Result<Order> Client::GetOrder(const OrderRef& ref) {
 
 Result<Order> Client::WaitForOrder(const OrderRef& ref,
                                    std::chrono::milliseconds deadline) {
-  Clock& clock = DefaultClock();
-  TimePoint give_up = clock.Now() + deadline;
+  TimePoint give_up = clock_.Now() + deadline;
   std::chrono::milliseconds pause{100};
   for (;;) {
     auto order = GetOrder(ref);
@@ -438,12 +433,12 @@ Result<Order> Client::WaitForOrder(const OrderRef& ref,
                     fmt::format("order {} failed: {} {}", ref.url(),
                                 order->error_status_code, order->error_reason));
     }
-    if (clock.Now() + pause > give_up) {
+    if (clock_.Now() + pause > give_up) {
       return Status(StatusCode::kDeadlineExceeded,
                     fmt::format("order {} still {} after {} ms", ref.url(),
                                 order->status, deadline.count()));
     }
-    clock.SleepFor(pause);
+    clock_.SleepFor(pause);
     pause = std::min(pause * 2, std::chrono::milliseconds(2000));
   }
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/barbican/types.h"
+#include "core/base/clock.h"
 #include "core/base/secret.h"
 #include "core/base/status.h"
 #include "core/keystone/session.h"
@@ -23,7 +24,8 @@ namespace siq::barbican {
 
 class Client {
  public:
-  explicit Client(keystone::Session& session);
+  // `clock` paces WaitForOrder's polls; it must outlive the client.
+  explicit Client(keystone::Session& session, Clock& clock = DefaultClock());
 
   // Secrets.
   [[nodiscard]] Result<SecretRef> CreateSecret(const SecretSpec& spec,
@@ -92,6 +94,7 @@ class Client {
   [[nodiscard]] Result<http::Response> Send(Call call);
 
   keystone::Session& session_;
+  Clock& clock_;
   std::string endpoint_;  // e.g. http://host:9311, without /v1
 };
 

@@ -40,9 +40,22 @@ Result<std::optional<Cloud>> FindCloud(
       return Status(StatusCode::kInvalidArgument,
                     fmt::format("{}: {}", Located(path, e.mark), e.msg));
     }
-    YAML::Node clouds = root["clouds"];
+    // yaml-cpp throws when a key is looked up in a scalar: check the shape
+    // here, where the file and line are at hand.
+    YAML::Node clouds = root.IsMap() ? root["clouds"] : YAML::Node();
     if (clouds && clouds.IsMap() && clouds[name]) {
-      return std::optional<Cloud>(Cloud{path, clouds[name]});
+      YAML::Node entry = clouds[name];
+      if (!entry.IsMap()) {
+        return Status(StatusCode::kInvalidArgument,
+                      fmt::format("{}: cloud '{}' must be a mapping",
+                                  Located(path, entry.Mark()), name));
+      }
+      if (YAML::Node auth = entry["auth"]; auth && !auth.IsMap()) {
+        return Status(StatusCode::kInvalidArgument,
+                      fmt::format("{}: 'auth' must be a mapping",
+                                  Located(path, auth.Mark())));
+      }
+      return std::optional<Cloud>(Cloud{path, entry});
     }
   }
   return Status(StatusCode::kInvalidArgument,
@@ -292,8 +305,10 @@ Result<AuthConfig> LoadAuthConfig(
     WipeString(*value);
   }
 
-  if (cloud && cloud->entry["verify"] &&
-      cloud->entry["verify"].as<std::string>("") == "false") {
+  // Any YAML spelling of false (false, False, no, off...), as openstacksdk
+  // reads it.
+  if (cloud && cloud->entry["verify"] && cloud->entry["verify"].IsScalar() &&
+      !cloud->entry["verify"].as<bool>(true)) {
     return Status(StatusCode::kInvalidArgument,
                   fmt::format("{}: 'verify: false' is refused: siq always "
                               "verifies TLS; name a CA bundle with cacert",

@@ -169,6 +169,10 @@ Status Session::Authenticate() {
   return OkStatus();
 }
 
+Status Session::EnsureAuthenticated() {
+  return TokenIsFresh() ? OkStatus() : Authenticate();
+}
+
 bool Session::TokenIsFresh() const {
   if (token_.empty()) {
     return false;
@@ -183,17 +187,13 @@ Result<std::string> Session::EndpointFor(std::string_view service_type) {
   if (service_type == "key-manager" && !config_.barbican_endpoint.empty()) {
     return config_.barbican_endpoint;
   }
-  if (!TokenIsFresh()) {
-    SIQ_RETURN_IF_ERROR(Authenticate());
-  }
+  SIQ_RETURN_IF_ERROR(EnsureAuthenticated());
   return FindEndpoint(info_.catalog, service_type, config_.interface,
                       config_.region_name);
 }
 
 Result<http::Response> Session::Send(http::Request request) {
-  if (!TokenIsFresh()) {
-    SIQ_RETURN_IF_ERROR(Authenticate());
-  }
+  SIQ_RETURN_IF_ERROR(EnsureAuthenticated());
   request.token = &token_;
   auto response = transport_.Send(request);
 
@@ -260,7 +260,8 @@ Result<TimePoint> ParseKeystoneTime(std::string_view text) {
     }
     fraction = std::chrono::microseconds(value);
   }
-  if (*rest != 'Z' && *rest != '\0' && std::string_view(rest) != "+00:00") {
+  if (*rest != '\0' && std::string_view(rest) != "Z" &&
+      std::string_view(rest) != "+00:00") {
     return Status(StatusCode::kInvalidArgument,
                   fmt::format("'{}' is not a UTC time", text));
   }

@@ -55,6 +55,8 @@ class Session {
   // Gets a token now. Fails with kUnauthenticated when Keystone refuses the
   // credentials, naming the Keystone URL, status and message.
   [[nodiscard]] Status Authenticate();
+  // Authenticates only when there is no token or it is about to expire.
+  [[nodiscard]] Status EnsureAuthenticated();
 
   // The URL of `service_type` for the configured interface and region, from
   // the catalog (or the configured override for key-manager). Authenticates

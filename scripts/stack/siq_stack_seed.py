@@ -1,4 +1,5 @@
-"""Creates siq's identities and Barbican's catalog entry in the dev Keystone.
+"""Creates siq's identities and Barbican's catalog entry in the dev Keystone,
+then writes keystone-ids and clouds.yaml into the state dir.
 
 Run by scripts/dev-stack.sh with /usr/bin/python3 after Keystone answers.
 Idempotent: everything is looked up first, so a re-run on an existing state
@@ -8,6 +9,7 @@ only set when a user is created, so a re-run does not revoke live tokens.
 import os
 import sys
 
+import yaml
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session
 from keystoneauth1.identity import v3
@@ -15,6 +17,7 @@ from keystoneclient.v3 import client
 
 STATE = os.environ['SIQ_STACK_DIR']
 KEYSTONE_URL = os.environ['SIQ_KEYSTONE_URL']
+SHORT_KEYSTONE_URL = os.environ['SIQ_SHORT_AUTH_URL']
 BARBICAN_URL = os.environ['SIQ_BARBICAN_URL']
 REGION = 'RegionOne'
 # admin/member/reader come from keystone-manage bootstrap; creator/observer/
@@ -67,7 +70,7 @@ def ensure_endpoints(ks, service_name, service_type, url):
 
 def main():
     auth = v3.Password(auth_url=KEYSTONE_URL, username='admin',
-                       password=secret('admin.password'),
+                       password=secret('admin'),
                        project_name='admin', user_domain_id='default',
                        project_domain_id='default')
     ks = client.Client(session=session.Session(auth=auth),
@@ -82,11 +85,11 @@ def main():
     # keystonemiddleware validates users' tokens with this account; Keystone
     # only allows that to admin or service role holders (identity:validate_token).
     barbican = ensure_user(ks, 'barbican', 'default',
-                           secret('barbican.password'), service)
+                           secret('barbican'), service)
     ks.roles.grant(roles['admin'], user=barbican, project=service)
 
     deployer = ensure_user(ks, 'siq-deployer', 'default',
-                           secret('siq-deployer.password'), siq)
+                           secret('siq-deployer'), siq)
     ks.roles.grant(roles['creator'], user=deployer, project=siq)
     # What the keystone policy override keys on (see dev-stack.sh).
     ks.roles.grant(roles['siq-reader-manager'], user=deployer,
@@ -108,6 +111,29 @@ def main():
     }
     with open(os.path.join(STATE, 'keystone-ids'), 'w') as f:
         f.writelines('%s=%s\n' % item for item in ids.items())
+    write_clouds_yaml()
+
+
+def cloud(auth_url, user, project):
+    return {'auth': {'auth_url': auth_url, 'username': user,
+                     'password': secret(user), 'project_name': project,
+                     'user_domain_name': 'Default',
+                     'project_domain_name': 'Default'},
+            'region_name': REGION, 'interface': 'public',
+            'identity_api_version': 3}
+
+
+def write_clouds_yaml():
+    clouds = {
+        'siq-admin': cloud(KEYSTONE_URL, 'admin', 'admin'),
+        'siq-deployer': cloud(KEYSTONE_URL, 'siq-deployer', 'siq'),
+        'siq-deployer-short': cloud(SHORT_KEYSTONE_URL, 'siq-deployer', 'siq'),
+    }
+    path = os.path.join(STATE, 'clouds.yaml')
+    if os.path.exists(path):
+        os.unlink(path)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), 'w') as f:
+        yaml.safe_dump({'clouds': clouds}, f, default_flow_style=False)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,203 @@
+#include "cli/provision.h"
+
+#include <fcntl.h>
+
+#include <memory>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/deployment_view.h"
+#include "cli/output.h"
+#include "core/provision/provisioner.h"
+
+namespace siq::cli {
+namespace {
+
+constexpr char kFooter[] = R"help(
+Barbican generates each secret of the catalog through a key order named
+<vps>_<KIND>; siq never holds a value. One generic container named after the
+VPS holds the secret refs under their kind names. The secrets and the
+container are made private, with the VPS's reader alone on their read ACLs.
+The deployment record (references and dates only) is written before and
+after every step, so running the same command again after any failure
+finishes the job without duplicates; on a complete VPS it changes nothing.
+
+--create-reader makes a Keystone user for the VPS and an application
+credential for it, written as clouds.yaml to the file descriptor given with
+--reader-credential-fd, for the orchestrator to hand to the VPS. It is never
+printed and never written to a file by siq.
+
+Examples:
+  $ siq provision --vps vps-prod-001 --org org-123 --reader-user vps-reader-1
+  $ siq provision --vps vps-prod-002 --org org-123 --create-reader \
+        --reader-credential-fd 3 3>/run/secrets/vps-prod-002.yaml
+  $ siq provision --vps vps-prod-003 --org org-9 --create-reader \
+        --reader-credential-fd 3 --dry-run --output json
+)help";
+
+struct Flags {
+  std::string vps;
+  std::string organization;
+  std::string environment = "production";
+  std::string region;
+  std::string reader_user;
+  bool create_reader = false;
+  int credential_fd = -1;
+  bool dry_run = false;
+  RecordOptions records;
+  OutputFormat format = OutputFormat::kTable;
+};
+
+void Print(const provision::Report& report, OutputFormat format) {
+  if (format == OutputFormat::kJson) {
+    nlohmann::json doc = {
+        {"outcome", provision::OutcomeName(report.outcome)},
+        {"credential_written", report.credential_written},
+        {"calls", report.calls}};
+    if (report.outcome != provision::Outcome::kPlanned ||
+        !report.deployment.secrets.empty()) {
+      doc["deployment"] = DeploymentJson(report.deployment);
+    }
+    PrintJson(doc);
+    return;
+  }
+  if (report.outcome == provision::Outcome::kPlanned) {
+    fmt::print("dry run: {} calls planned, none made\n", report.calls.size());
+    for (const std::string& call : report.calls) {
+      fmt::print("  {}\n", call);
+    }
+    return;
+  }
+  fmt::print("{}: {}\n\n", report.deployment.vps.str(),
+             provision::OutcomeName(report.outcome));
+  PrintDeployment(report.deployment);
+  if (report.credential_written) {
+    fmt::print("\nreader credential written to its file descriptor\n");
+  }
+}
+
+Result<provision::Request> MakeRequest(const Flags& flags) {
+  auto vps = records::VpsId::Parse(flags.vps);
+  if (!vps.ok()) {
+    return vps.status().WithContext("--vps");
+  }
+  provision::Request request{.vps = *vps,
+                             .organization = flags.organization,
+                             .environment = flags.environment,
+                             .region = flags.region};
+  if (flags.create_reader) {
+    if (flags.credential_fd < 0) {
+      return Status(StatusCode::kInvalidArgument,
+                    "--create-reader needs --reader-credential-fd: the "
+                    "credential is handed over only through a file "
+                    "descriptor");
+    }
+    if (fcntl(flags.credential_fd, F_GETFD) == -1) {
+      return Status(StatusCode::kInvalidArgument,
+                    fmt::format("--reader-credential-fd {}: not an open file "
+                                "descriptor",
+                                flags.credential_fd));
+    }
+    request.reader = {.mode = provision::ReaderChoice::Mode::kCreate,
+                      .credential_fd = flags.credential_fd};
+  } else if (!flags.reader_user.empty()) {
+    request.reader = {.mode = provision::ReaderChoice::Mode::kExisting,
+                      .user = flags.reader_user};
+  } else {
+    return Status(StatusCode::kInvalidArgument,
+                  "name the VPS's reader: --reader-user ID|NAME or "
+                  "--create-reader");
+  }
+  return request;
+}
+
+ExitCode RunProvision(const GlobalOptions& options, const Flags& flags) {
+  auto request = MakeRequest(flags);
+  if (!request.ok()) {
+    return Fail(request.status());
+  }
+  bool dry = flags.dry_run;
+  auto records = OpenRecords(flags.records, dry ? Access::kRead : Access::kWrite);
+  if (!records.ok()) {
+    return Fail(records.status());
+  }
+  auto connection = Connect(options);
+  if (!connection.ok()) {
+    return Fail(connection.status());
+  }
+  if (request->region.empty()) {
+    request->region = (*connection)->session().config().region_name;
+  }
+
+  provision::Readers readers((*connection)->session().transport(),
+                             (*connection)->session().config(),
+                             records->config.readers);
+  provision::Provisioner provisioner((*connection)->barbican(),
+                                     *records->store, readers,
+                                     records->config.secret_kinds);
+  auto report = provisioner.Run(
+      *request, dry ? provision::DryRun::kYes : provision::DryRun::kNo);
+  if (!report.ok()) {
+    return Fail(report.status().WithContext(
+        fmt::format("provisioning {}", request->vps.str())));
+  }
+  Print(*report, flags.format);
+  return ExitCode::kOk;
+}
+
+void AddProvision(CLI::App& app, GlobalOptions& options, Action& action) {
+  CLI::App* command = app.add_subcommand(
+      "provision", "Generate a VPS's secrets in Barbican and record them");
+  command->footer(kFooter);
+  auto flags = std::make_shared<Flags>();
+  command->add_option("--vps", flags->vps, "the VPS id: [A-Za-z0-9-]{1,64}")
+      ->required()
+      ->group("Command");
+  command->add_option("--org", flags->organization, "the customer organisation")
+      ->required()
+      ->group("Command");
+  command->add_option("--env", flags->environment, "environment")
+      ->capture_default_str()
+      ->group("Command");
+  command
+      ->add_option("--region", flags->region,
+                   "region (default: the connection's OS_REGION_NAME)")
+      ->group("Command");
+  auto* reader_user =
+      command
+          ->add_option("--reader-user", flags->reader_user,
+                       "an existing Keystone user (id, or name in the "
+                       "readers' domain) to read the VPS's secrets")
+          ->group("Command");
+  auto* create_reader =
+      command
+          ->add_flag("--create-reader", flags->create_reader,
+                     "create a reader user and application credential for "
+                     "the VPS")
+          ->group("Command");
+  reader_user->excludes(create_reader);
+  command
+      ->add_option("--reader-credential-fd", flags->credential_fd,
+                   "file descriptor that receives the reader's credential "
+                   "(clouds.yaml)")
+      ->needs(create_reader)
+      ->group("Command");
+  command->add_flag("--dry-run", flags->dry_run,
+                    "print the planned calls and make none")
+      ->group("Command");
+  AddRecordOptions(*command, flags->records);
+  AddOutputOption(*command, flags->format);
+  command->callback([&options, &action, flags] {
+    action = [&options, flags] { return RunProvision(options, *flags); };
+  });
+}
+
+}  // namespace
+
+const Command kProvisionCommand = {
+    "provision", "Generate a VPS's secrets in Barbican and record them",
+    AddProvision};
+
+}  // namespace siq::cli

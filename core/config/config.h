@@ -1,0 +1,57 @@
+// Config: siq's own settings, from the YAML file named by --config or
+// SIQ_CONFIG: where the deployment records live, the catalog of secret
+// kinds, and where each VPS's reader identity is created.
+//
+// Without a file, the defaults hold: the records in
+// /var/lib/siq/deployments.json and the seven kinds of the standard's
+// rotation table. A Config is a plain value, safe to copy and share.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "core/base/status.h"
+
+namespace siq::config {
+
+// One of the secrets every VPS has.
+struct SecretKind {
+  std::string kind;  // JWT_SECRET; also the name in the VPS container
+  int bit_length = 256;
+  std::string algorithm = "aes";
+  std::string mode = "cbc";
+  std::chrono::seconds rotate_every{0};
+  // Zero: no notice before rotation.
+  std::chrono::seconds notify_before{0};
+  // Who gets the notice: names of notification groups ("admins").
+  std::vector<std::string> notify;
+};
+
+// Where reader identities are made: a user per VPS in `domain`, with
+// `role` on `project` and nothing else.
+struct ReaderSettings {
+  std::string domain = "siq-readers";
+  std::string project = "siq-readers";
+  std::string role = "siq-vps-reader";
+};
+
+struct Config {
+  std::string path;  // the file it came from, or "" for the defaults
+  std::string records = "/var/lib/siq/deployments.json";
+  std::vector<SecretKind> secret_kinds;
+  ReaderSettings readers;
+};
+
+// The catalog of the standard's rotation table.
+std::vector<SecretKind> DefaultSecretKinds();
+
+// The defaults, or the file at `path` over them when `path` is not empty.
+// Fails with kInvalidArgument naming the file and line of an unknown key, a
+// bad value or a duplicate kind; kIoError when the file cannot be read.
+[[nodiscard]] Result<Config> LoadConfig(const std::string& path);
+
+// The Barbican secret name of `kind` for a VPS: "<vps>_<KIND>".
+std::string SecretName(std::string_view vps, std::string_view kind);
+
+}  // namespace siq::config

@@ -1,0 +1,483 @@
+#include "core/records/store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <system_error>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/base/iso_time.h"
+#include "core/base/log.h"
+
+namespace siq::records {
+namespace {
+
+using nlohmann::json;
+using Records = std::map<VpsId, Deployment>;
+
+constexpr mode_t kFileMode = 0600;
+constexpr std::chrono::milliseconds kFirstLockPause{1};
+constexpr std::chrono::milliseconds kLongestLockPause{50};
+
+std::shared_ptr<spdlog::logger> Logger() {
+  static auto logger = log::Get("records");
+  return logger;
+}
+
+// The system's reason for the last failed call, in a status that names what
+// siq was doing.
+Status ErrnoStatus(std::string_view doing, std::string_view path) {
+  std::string reason =
+      std::error_code(errno, std::generic_category()).message();
+  return Status(StatusCode::kIoError,
+                fmt::format("{} {}: {}", doing, path, reason));
+}
+
+Status Corrupt(std::string_view path, std::string_view what) {
+  return Status(StatusCode::kCorrupt, fmt::format("{}: {}", path, what));
+}
+
+std::string FormatWait(std::chrono::milliseconds wait) {
+  if (wait.count() % 1000 == 0) {
+    return FormatDuration(std::chrono::seconds(wait.count() / 1000));
+  }
+  return fmt::format("{}ms", wait.count());
+}
+
+std::string ParentDirectory(const std::string& path) {
+  std::string parent = std::filesystem::path(path).parent_path();
+  return parent.empty() ? "." : parent;
+}
+
+// Closes its file descriptor when it goes out of scope.
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() {
+    if (fd_ >= 0) {
+      close(fd_);
+    }
+  }
+
+  int get() const { return fd_; }
+  // Closes now, reporting what close(2) said: on some file systems the
+  // write error only shows here.
+  int Close() {
+    int result = close(fd_);
+    fd_ = -1;
+    return result;
+  }
+
+ private:
+  int fd_;
+};
+
+// The content of `path`, or nothing when there is no such file.
+Result<std::optional<std::string>> ReadFileIfExists(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) {
+      return std::optional<std::string>();
+    }
+    return ErrnoStatus("reading", path);
+  }
+
+  std::string content;
+  char buffer[64 * 1024];
+  while (true) {
+    ssize_t count = read(fd.get(), buffer, sizeof(buffer));
+    if (count < 0 && errno == EINTR) {
+      continue;
+    }
+    if (count < 0) {
+      return ErrnoStatus("reading", path);
+    }
+    if (count == 0) {
+      return std::optional<std::string>(std::move(content));
+    }
+    content.append(buffer, static_cast<size_t>(count));
+  }
+}
+
+// nlohmann reports the byte offset of the character it stopped at (counting
+// from 1); people look for a line and a column.
+std::string LineAndColumn(std::string_view text, size_t byte) {
+  std::string_view before = text.substr(0, byte > 0 ? byte - 1 : 0);
+  size_t line =
+      1 + static_cast<size_t>(std::count(before.begin(), before.end(), '\n'));
+  size_t line_start = before.rfind('\n');
+  size_t column = line_start == std::string_view::npos
+                      ? before.size() + 1
+                      : before.size() - line_start;
+  return fmt::format("line {}, column {}", line, column);
+}
+
+Result<json> ParseJson(const std::string& path, const std::string& text) {
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    return Corrupt(path, fmt::format("not valid JSON: error at {}",
+                                     LineAndColumn(text, e.byte)));
+  }
+}
+
+Status CheckSchemaVersion(const std::string& path, const json& root) {
+  auto version = root.find("schema_version");
+  if (version == root.end()) {
+    return Corrupt(path, "schema_version: missing");
+  }
+  if (!version->is_number_integer()) {
+    return Corrupt(path, "schema_version: not a whole number");
+  }
+  if (*version != kRecordSchemaVersion) {
+    return Corrupt(path, fmt::format("schema_version is {}, and this siq "
+                                     "reads schema_version {} only",
+                                     version->dump(), kRecordSchemaVersion));
+  }
+  return OkStatus();
+}
+
+Result<Deployment> ParseRecord(const std::string& path,
+                               const std::string& key,
+                               const json& doc) {
+  std::string record_path = fmt::format("deployments.{}", key);
+  Result<VpsId> vps = VpsId::Parse(key);
+  if (!vps.ok()) {
+    return Corrupt(path,
+                   fmt::format("{}: {}", record_path, vps.status().message()));
+  }
+  Result<Deployment> deployment = DeploymentFromJson(doc, record_path);
+  if (!deployment.ok()) {
+    return Corrupt(path, deployment.status().message());
+  }
+  if (deployment->vps != *vps) {
+    return Corrupt(path, fmt::format("{}.vps: '{}' differs from its key",
+                                     record_path, deployment->vps.str()));
+  }
+  return deployment;
+}
+
+Result<Records> ParseRecords(const std::string& path, const std::string& text) {
+  Result<json> root = ParseJson(path, text);
+  if (!root.ok()) {
+    return root.status();
+  }
+  if (!root->is_object()) {
+    return Corrupt(path, "not a JSON object");
+  }
+  SIQ_RETURN_IF_ERROR(CheckSchemaVersion(path, *root));
+
+  for (const auto& item : root->items()) {
+    if (item.key() != "schema_version" && item.key() != "deployments") {
+      return Corrupt(path, fmt::format("{}: unknown field", item.key()));
+    }
+  }
+  auto deployments = root->find("deployments");
+  if (deployments == root->end()) {
+    return Corrupt(path, "deployments: missing");
+  }
+  if (!deployments->is_object()) {
+    return Corrupt(path, "deployments: not an object");
+  }
+
+  Records records;
+  for (const auto& item : deployments->items()) {
+    Result<Deployment> deployment = ParseRecord(path, item.key(), item.value());
+    if (!deployment.ok()) {
+      return deployment.status();
+    }
+    VpsId vps = deployment->vps;
+    records.emplace(std::move(vps), std::move(deployment).value());
+  }
+  return records;
+}
+
+// Every record in the file; none when there is no file yet.
+Result<Records> ReadRecords(const std::string& path) {
+  Result<std::optional<std::string>> text = ReadFileIfExists(path);
+  if (!text.ok()) {
+    return text.status();
+  }
+  if (!text->has_value()) {
+    Logger()->debug("{} does not exist yet: no records", path);
+    return Records();
+  }
+
+  Result<Records> records = ParseRecords(path, **text);
+  if (records.ok()) {
+    Logger()->debug("read {}: {} records, {} bytes", path, records->size(),
+                    (*text)->size());
+  }
+  return records;
+}
+
+Result<std::string> Serialize(const std::string& path, const Records& records) {
+  json deployments = json::object();
+  for (const auto& [vps, deployment] : records) {
+    deployments[vps.str()] = ToJson(deployment);
+  }
+  json root = json::object();
+  root["schema_version"] = kRecordSchemaVersion;
+  root["deployments"] = std::move(deployments);
+
+  try {
+    return root.dump(2) + "\n";
+  } catch (const json::type_error& e) {
+    // Text from a flag may be any bytes; JSON holds UTF-8 only.
+    return Status(StatusCode::kInvalidArgument,
+                  fmt::format("writing {}: a record holds text that is not "
+                              "valid UTF-8",
+                              path));
+  }
+}
+
+Status CheckDirectoryExists(const std::string& path) {
+  std::string directory = ParentDirectory(path);
+  struct stat info = {};
+  if (stat(directory.c_str(), &info) != 0) {
+    return ErrnoStatus(fmt::format("writing {}: directory", path), directory);
+  }
+  if (!S_ISDIR(info.st_mode)) {
+    return Status(
+        StatusCode::kIoError,
+        fmt::format("writing {}: {} is not a directory", path, directory));
+  }
+  return OkStatus();
+}
+
+Status WriteAll(int fd, const std::string& path, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t count = write(fd, bytes.data(), bytes.size());
+    if (count < 0 && errno == EINTR) {
+      continue;
+    }
+    if (count < 0) {
+      return ErrnoStatus("writing", path);
+    }
+    bytes.remove_prefix(static_cast<size_t>(count));
+  }
+  return OkStatus();
+}
+
+// Fills a new temporary file and makes it durable. fchmod, because the mode
+// given at creation passes through the umask, and the record file must be
+// 0600 exactly, whatever the umask of the process.
+Status FillTemporaryFile(UniqueFd& fd,
+                         const std::string& temp,
+                         std::string_view bytes) {
+  if (fchmod(fd.get(), kFileMode) != 0) {
+    return ErrnoStatus("setting the mode of", temp);
+  }
+  SIQ_RETURN_IF_ERROR(WriteAll(fd.get(), temp, bytes));
+  if (fsync(fd.get()) != 0) {
+    return ErrnoStatus("syncing", temp);
+  }
+  if (fd.Close() != 0) {
+    return ErrnoStatus("closing", temp);
+  }
+  return OkStatus();
+}
+
+// The rename is only durable once the directory that holds the new name is.
+Status SyncDirectory(const std::string& directory) {
+  UniqueFd fd(open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    return ErrnoStatus("opening directory", directory);
+  }
+  if (fsync(fd.get()) != 0) {
+    return ErrnoStatus("syncing directory", directory);
+  }
+  return OkStatus();
+}
+
+// Replaces `path` by a file holding `bytes`: readers and a crash see either
+// the old file or the new one, whole.
+Status WriteAtomically(const std::string& path, std::string_view bytes) {
+  // mkostemp creates the file with O_CREAT | O_EXCL and mode 0600, so no
+  // other process can open it and it is never readable by others.
+  std::string temp = path + ".tmp-XXXXXX";
+  UniqueFd fd(mkostemp(temp.data(), O_CLOEXEC));
+  if (fd.get() < 0) {
+    return ErrnoStatus("creating a temporary file for", path);
+  }
+
+  Status written = FillTemporaryFile(fd, temp, bytes);
+  if (written.ok() && rename(temp.c_str(), path.c_str()) != 0) {
+    written = ErrnoStatus("replacing", path);
+  }
+  if (!written.ok()) {
+    unlink(temp.c_str());
+    return written;
+  }
+
+  return SyncDirectory(ParentDirectory(path));
+}
+
+// Puts what a change left into `records`.
+Status Store(const VpsId& vps,
+             std::optional<Deployment> record,
+             Records& records) {
+  if (!record) {
+    records.erase(vps);
+    return OkStatus();
+  }
+  if (record->vps != vps) {
+    return Status(StatusCode::kInternal,
+                  fmt::format("the change to the record of {} left the record "
+                              "of {}",
+                              vps.str(), record->vps.str()));
+  }
+  records.insert_or_assign(vps, std::move(*record));
+  return OkStatus();
+}
+
+}  // namespace
+
+FileLock::FileLock(FileLock&& other) noexcept
+    : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)) {}
+
+FileLock& FileLock::operator=(FileLock&& other) noexcept {
+  if (this != &other) {
+    FileLock old(std::move(*this));
+    path_ = std::move(other.path_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) {
+    // Closing drops the lock too, unless a forked child shares the open
+    // file; unlocking first releases it for the child as well.
+    flock(fd_, LOCK_UN);
+    close(fd_);
+  }
+}
+
+Result<FileLock> AcquireFileLock(const std::string& path,
+                                 std::chrono::milliseconds wait,
+                                 Clock& clock) {
+  int fd = open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+                kFileMode);
+  if (fd < 0) {
+    return ErrnoStatus("opening lock file", path);
+  }
+  FileLock lock(path, fd);
+  // Best effort against a strict umask; a lock file of another owner keeps
+  // its mode, and holds no data either way.
+  (void)fchmod(fd, kFileMode);
+
+  const TimePoint start = clock.Now();
+  std::chrono::milliseconds pause = kFirstLockPause;
+  while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR) {
+      continue;
+    }
+    if (errno != EWOULDBLOCK) {
+      return ErrnoStatus("locking", path);
+    }
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+        clock.Now() - start);
+    if (waited >= wait) {
+      return Status(StatusCode::kLocked,
+                    fmt::format("{} is locked by another siq process "
+                                "(waited {})",
+                                path, FormatWait(wait)));
+    }
+    clock.SleepFor(std::min(pause, wait - waited));
+    pause = std::min(pause * 2, kLongestLockPause);
+  }
+
+  auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+      clock.Now() - start);
+  if (waited.count() > 0) {
+    Logger()->info("waited {}ms for the lock on {}", waited.count(), path);
+  }
+  return lock;
+}
+
+FileRecordStore::FileRecordStore(std::string path,
+                                 std::chrono::milliseconds lock_wait,
+                                 Clock& clock)
+    : path_(std::move(path)), lock_wait_(lock_wait), clock_(clock) {}
+
+Result<std::vector<Deployment>> FileRecordStore::LoadAll() {
+  Result<Records> records = ReadRecords(path_);
+  if (!records.ok()) {
+    return records.status();
+  }
+  std::vector<Deployment> all;
+  all.reserve(records->size());
+  for (auto& [vps, deployment] : *records) {
+    all.push_back(std::move(deployment));
+  }
+  return all;
+}
+
+Result<std::optional<Deployment>> FileRecordStore::Load(const VpsId& vps) {
+  Result<Records> records = ReadRecords(path_);
+  if (!records.ok()) {
+    return records.status();
+  }
+  auto it = records->find(vps);
+  if (it == records->end()) {
+    return std::optional<Deployment>();
+  }
+  return std::optional<Deployment>(std::move(it->second));
+}
+
+Status FileRecordStore::Update(const VpsId& vps, const Change& change) {
+  std::lock_guard serialise(update_mutex_);
+  SIQ_RETURN_IF_ERROR(CheckDirectoryExists(path_));
+  Result<FileLock> lock = AcquireFileLock(path_ + ".lock", lock_wait_, clock_);
+  if (!lock.ok() && lock.status().code() == StatusCode::kLocked) {
+    return Status(StatusCode::kLocked,
+                  fmt::format("{} is locked by another siq process "
+                              "(waited {})",
+                              path_, FormatWait(lock_wait_)));
+  }
+  if (!lock.ok()) {
+    return lock.status();
+  }
+
+  Result<Records> records = ReadRecords(path_);
+  if (!records.ok()) {
+    return records.status();
+  }
+  std::optional<Deployment> record;
+  if (auto it = records->find(vps); it != records->end()) {
+    record = it->second;
+  }
+
+  SIQ_RETURN_IF_ERROR(change(record));
+  bool removed = !record.has_value();
+  SIQ_RETURN_IF_ERROR(Store(vps, std::move(record), *records));
+
+  Result<std::string> bytes = Serialize(path_, *records);
+  if (!bytes.ok()) {
+    return bytes.status();
+  }
+  SIQ_RETURN_IF_ERROR(WriteAtomically(path_, *bytes));
+  Logger()->debug("{} the record of {} in {}: {} records, {} bytes",
+                  removed ? "removed" : "stored", vps.str(), path_,
+                  records->size(), bytes->size());
+  return OkStatus();
+}
+
+Result<FileLock> FileRecordStore::LockFor(std::string_view suffix,
+                                          std::chrono::milliseconds wait) {
+  return AcquireFileLock(path_ + std::string(suffix), wait, clock_);
+}
+
+}  // namespace siq::records
