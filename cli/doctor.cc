@@ -133,7 +133,7 @@ ExitCode RunDoctor(const GlobalOptions& options, OutputFormat format,
     }
     PrintTable({"check", "result", "time", "detail"}, rows);
   }
-  return ExitCodeFor(worst);
+  return worst.ok() ? ExitCode::kOk : Fail(worst);
 }
 
 void AddDoctor(CLI::App& app, GlobalOptions& options, Action& action) {

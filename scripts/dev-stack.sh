@@ -37,6 +37,8 @@ BB_PORT=${SIQ_BARBICAN_PORT:-59311}
 # Other pythons on the machine (pyenv, venvs) cannot see the Debian packages.
 PY=/usr/bin/python3
 PG_BIN=/usr/lib/postgresql/15/bin
+# The package's pristine copies, not /etc/barbican's (a real Barbican's, editable).
+BARBICAN_SHARE=/usr/share/barbican-common
 STACK_PY=$(cd "$(dirname "${BASH_SOURCE[0]}")/stack" && pwd)
 PGDATA=$STACK_DIR/pg/data
 SECRETS=$STACK_DIR/secrets
@@ -57,26 +59,22 @@ for n in "$PG_PORT" "$KS_PORT" "$KS_SHORT_PORT" "$BB_PORT" "$SHORT_SECONDS"; do
 done
 
 require_packages() {
+    [[ $EUID -eq 0 ]] || die "must run as root (PostgreSQL runs as user postgres via runuser)"
     [[ -x $PY ]] || die "missing package: python3 (/usr/bin/python3)"
     local missing=() pkg
     [[ -x $PG_BIN/initdb ]] || missing+=(postgresql-15)
-    [[ -x /usr/bin/keystone-manage ]] || missing+=(keystone)
-    [[ -f /etc/barbican/barbican-api-paste.ini ]] || missing+=(barbican-api)
+    [[ -x /usr/bin/keystone-manage ]] || missing+=(python3-keystone)
+    [[ -f $BARBICAN_SHARE/barbican-api-paste.ini ]] || missing+=(barbican-common)
     command -v curl >/dev/null || missing+=(curl)
     command -v openssl >/dev/null || missing+=(openssl)
     while read -r pkg; do missing+=("$pkg"); done < <("$PY" -c '
-import importlib
-for mod in "keystone barbican waitress psycopg2 keystonemiddleware keystoneclient".split():
-    try:
-        importlib.import_module(mod)
-    except ImportError:
+from importlib.util import find_spec
+for mod in "keystone barbican waitress psycopg2 keystonemiddleware keystoneclient paste".split():
+    if find_spec(mod) is None:
         print("python3-" + mod)
-try:
-    import paste.deploy
-except ImportError:
+if find_spec("paste") and find_spec("paste.deploy") is None:
     print("python3-pastedeploy")')
     ((${#missing[@]} == 0)) || die "missing packages: ${missing[*]} (apt-get install them, or run scripts/install-deps.sh)"
-    [[ $EUID -eq 0 ]] || die "must run as root (PostgreSQL runs as user postgres via runuser)"
 }
 
 as_pg() { runuser -u postgres -- "$@"; }
@@ -202,14 +200,14 @@ write_configs() {
     render barbican.conf "$STACK_DIR/barbican.conf" DB_URL="$(db_url barbican)" BARBICAN_URL="$BB_URL" \
         KEK="$(secret barbican-kek)" KEYSTONE_URL="$KS_URL" SERVICE_PASSWORD="$(secret barbican)"
     render barbican-logging.ini "$STACK_DIR/barbican-logging.ini" AUDIT_LOG="$AUDIT_LOG"
-    # /etc's paste ini serves /v1 through a pipeline without the audit middleware.
+    # The stock paste ini serves /v1 through a pipeline without the audit middleware.
     sed -e 's|^/v1: barbican-api-keystone$|/v1: barbican-api-keystone-audit|' \
         -e "s|^audit_map_file = .*|audit_map_file = $STACK_DIR/api_audit_map.conf|" \
         -e "s|^disable_by_file_path = .*|disable_by_file_path = $STACK_DIR/barbican-healthcheck-disable|" \
-        /etc/barbican/barbican-api-paste.ini >"$STACK_DIR/barbican-api-paste.ini"
+        "$BARBICAN_SHARE/barbican-api-paste.ini" >"$STACK_DIR/barbican-api-paste.ini"
     grep -q '^/v1: barbican-api-keystone-audit$' "$STACK_DIR/barbican-api-paste.ini" ||
-        die "/etc/barbican/barbican-api-paste.ini no longer has the expected /v1 pipeline"
-    cp /etc/barbican/api_audit_map.conf "$STACK_DIR/api_audit_map.conf"
+        die "$BARBICAN_SHARE/barbican-api-paste.ini no longer has the expected /v1 pipeline"
+    cp "$BARBICAN_SHARE/api_audit_map.conf" "$STACK_DIR/api_audit_map.conf"
     # Barbican parses its config at import time, and each plugin module again,
     # always from the default locations, where ~/.barbican/ comes before
     # /etc/barbican/: a private HOME makes all of them read ours and only ours.
@@ -217,30 +215,13 @@ write_configs() {
     ln -sf "$STACK_DIR/barbican.conf" "$STACK_DIR/barbican-home/.barbican/barbican.conf"
 }
 
-# bootstrap reads the admin password from the environment, not argv.
-keystone_manage() {
-    local log_file=$STACK_DIR/keystone-manage-$1.log
-    (run_clean OS_BOOTSTRAP_PASSWORD="$(secret admin)" -- keystone-manage \
-        --config-file "$STACK_DIR/keystone.conf" "$@") >"$log_file" 2>&1 ||
-        fail_with_log "keystone-manage $1 failed" "$log_file"
-}
-
 init_keystone() {
     [[ -f $STACK_DIR/keystone.initialised ]] && return 0
-    log "keystone: db_sync, fernet/credential keys, bootstrap"
-    local owner=(--keystone-user root --keystone-group root) jobs=() job
-    # Each keystone-manage spends ~3 s importing keystone, and the key
-    # repositories do not need the database: run them alongside db_sync.
-    keystone_manage db_sync &
-    jobs+=($!)
-    [[ -f $STACK_DIR/fernet-keys/0 ]] || { keystone_manage fernet_setup "${owner[@]}" & jobs+=($!); }
-    [[ -f $STACK_DIR/credential-keys/0 ]] || { keystone_manage credential_setup "${owner[@]}" & jobs+=($!); }
-    for job in "${jobs[@]}"; do wait "$job" || exit 1; done
-    keystone_manage bootstrap \
-        --bootstrap-username admin --bootstrap-project-name admin \
-        --bootstrap-role-name admin --bootstrap-region-id RegionOne \
-        --bootstrap-admin-url "$KS_URL" --bootstrap-public-url "$KS_URL" \
-        --bootstrap-internal-url "$KS_URL"
+    log "keystone: db_sync, fernet_setup, credential_setup, bootstrap"
+    # bootstrap reads the admin password from the environment, not argv.
+    (run_clean OS_BOOTSTRAP_PASSWORD="$(secret admin)" -- "$PY" "$STACK_PY/siq_keystone_init.py" \
+        "$STACK_DIR/keystone.conf" "$KS_URL") >"$STACK_DIR/keystone-manage.log" 2>&1 ||
+        fail_with_log "keystone-manage failed" "$STACK_DIR/keystone-manage.log" "$STACK_DIR/keystone.log"
     touch "$STACK_DIR/keystone.initialised"
 }
 
@@ -287,10 +268,15 @@ wait_for() {
 }
 
 seed_keystone() {
+    # What the seed wrote lives in the database: redo it only for new ports or a new seed.
+    local stamp
+    stamp="$KS_URL $KS_SHORT_URL $BB_URL $(md5sum <"$STACK_PY/siq_stack_seed.py")"
+    [[ -f $STACK_DIR/clouds.yaml && $(cat "$STACK_DIR/seeded-for" 2>/dev/null) == "$stamp" ]] && return 0
     log "keystone: creating siq's projects, users, roles, catalog entries; clouds.yaml"
     (run_clean SIQ_STACK_DIR="$STACK_DIR" SIQ_KEYSTONE_URL="$KS_URL" SIQ_SHORT_AUTH_URL="$KS_SHORT_URL" \
         SIQ_BARBICAN_URL="$BB_URL" -- "$PY" "$STACK_PY/siq_stack_seed.py") 2>"$STACK_DIR/seed.log" ||
         fail_with_log "seeding keystone failed" "$STACK_DIR/seed.log"
+    echo "$stamp" >"$STACK_DIR/seeded-for"
 }
 
 cmd_up() {
@@ -318,26 +304,31 @@ cmd_up() {
     log "up; use it with: eval \"\$($0 env)\""
 }
 
-stop_server() {
-    local name=$1 pid i
-    if pid=$(server_pid "$name"); then
-        log "$name: stopping (pid $pid)"
-        kill "$pid"
+# stop_servers NAME...: SIGTERM to all at once, then up to 10 s before SIGKILL.
+stop_servers() {
+    local name pid pids=() i
+    for name in "$@"; do
+        if pid=$(server_pid "$name"); then
+            log "$name: stopping (pid $pid)"
+            kill "$pid" && pids+=("$pid")
+        fi
+        rm -f "$RUN/$name.pid"
+    done
+    for pid in "${pids[@]}"; do
         for ((i = 0; i < 40; i++)); do
-            kill -0 "$pid" 2>/dev/null || break
+            kill -0 "$pid" 2>/dev/null || continue 2
             sleep 0.25
         done
         kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$RUN/$name.pid"
+    done
 }
 
 cmd_down() {
-    local purge=0 name
+    local purge=0
     case ${1:-} in --purge) purge=1 ;; "") ;; *) die "down takes only --purge" ;; esac
     [[ ! -d $STACK_DIR || -f $STACK_DIR/.siq-dev-stack ]] ||
         die "$STACK_DIR is not a dev-stack state dir; not touching it"
-    for name in "${SERVERS[@]}"; do stop_server "$name"; done
+    stop_servers "${SERVERS[@]}"
     if pg_running; then
         log "postgres: stopping"
         as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null

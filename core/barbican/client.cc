@@ -355,7 +355,8 @@ Result<std::map<std::string, std::string>> Client::GetSecretMetadata(
     return doc.status();
   }
   std::map<std::string, std::string> metadata;
-  for (const auto& [key, value] : doc->value("metadata", json::object()).items()) {
+  json pairs = doc->value("metadata", json::object());
+  for (const auto& [key, value] : pairs.items()) {
     if (value.is_string()) {
       metadata[key] = value.get<std::string>();
     }

@@ -139,8 +139,9 @@ std::optional<int64_t> EpochSeconds(const IsoFields& fields) {
     return std::nullopt;
   }
   int64_t days = std::chrono::sys_days(date).time_since_epoch().count();
-  return days * 86'400 + fields.hour * 3'600 + fields.minute * 60 +
-         fields.second - fields.offset_minutes * 60;
+  int64_t second_of_day = int64_t{fields.hour} * 3'600 +
+                          int64_t{fields.minute} * 60 + fields.second;
+  return days * 86'400 + second_of_day - int64_t{fields.offset_minutes} * 60;
 }
 
 struct DurationUnit {

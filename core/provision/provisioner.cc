@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 #include <utility>
 
 #include <fmt/format.h>
@@ -240,24 +239,6 @@ class Provisioner::Job {
     return OkStatus();
   }
 
-  // Orders of an interrupted run that were never deleted.
-  [[nodiscard]] Status RemoveLeftoverOrders() {
-    std::set<std::string> names;
-    for (const auto& [kind, slot] : record_.secrets) {
-      names.insert(slot.name);
-    }
-    auto orders = barbican_.ListOrders();
-    if (!orders.ok()) {
-      return orders.status();
-    }
-    for (const barbican::Order& order : *orders) {
-      if (names.count(order.name) != 0) {
-        SIQ_RETURN_IF_ERROR(DeleteOrder(order.ref));
-      }
-    }
-    return OkStatus();
-  }
-
   [[nodiscard]] Status Complete() {
     record_.state = std::string(records::kStateComplete);
     return Save();
@@ -314,21 +295,7 @@ class Provisioner::Job {
     slot.current = SecretVersion{
         .ref = secret.url(), .order_ref = order.url(), .created_at = now};
     slot.due_at = now + kind.rotate_every;
-    SIQ_RETURN_IF_ERROR(Save());
-    if (!order.empty()) {
-      // The order is bookkeeping only; its secret lives on without it.
-      SIQ_RETURN_IF_ERROR(DeleteOrder(order));
-    }
-    return OkStatus();
-  }
-
-  [[nodiscard]] Status DeleteOrder(const OrderRef& order) {
-    Status status = barbican_.DeleteOrder(order);
-    if (status.code() == StatusCode::kNotFound) {
-      return OkStatus();
-    }
-    Call("DELETE", "/v1/orders/{id}", std::string(order.id()));
-    return status;
+    return Save();
   }
 
   [[nodiscard]] Status DeleteSecret(const SecretRef& secret,
@@ -404,9 +371,6 @@ Result<Report> Provisioner::Run(const Request& request, DryRun dry_run) {
   Failpoint("provision.after-container");
   SIQ_RETURN_IF_ERROR(job.EnsureAcls());
   Failpoint("provision.after-acls");
-  if (resumed) {
-    SIQ_RETURN_IF_ERROR(job.RemoveLeftoverOrders());
-  }
   SIQ_RETURN_IF_ERROR(job.Complete());
   log::Get("provision")
       ->info("{}: {} with {} secrets", request.vps.str(),

@@ -6,9 +6,11 @@
 //
 // Crash-safe and idempotent: the record is written before each side effect
 // and after it, and a re-run continues from the record. A secret whose order
-// answer was lost is found by its exact name and adopted; an order, secret or
-// container left over from an interrupted run is adopted or removed, so that
-// a VPS ends with exactly one secret per kind and one container. A VPS whose
+// answer was lost is found by its exact name and adopted; a duplicate secret
+// or container left over from an interrupted run is removed, so that a VPS
+// ends with exactly one secret per kind and one container. Orders stay in
+// Barbican as the record of each generation (its default policy lets only
+// admins delete them), each pointing at a secret the record holds. A VPS whose
 // record is complete is left alone: no write call at all.
 //
 // Holds references to the client, the store and the readers, which must

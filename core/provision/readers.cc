@@ -48,19 +48,23 @@ Status Readers::EnsureIds() {
   manager_ = std::make_unique<keystone::Session>(
       transport_, DomainScoped(caller_, settings_.domain));
   keystone::Identity identity(*manager_);
-  auto domain = identity.FindDomainId(settings_.domain);
-  if (!domain.ok()) {
+  // The domain-scoped token names its domain: no domain lookup, which
+  // Keystone keeps to admins.
+  Status authenticated = manager_->EnsureAuthenticated();
+  if (!authenticated.ok()) {
     manager_.reset();
-    return domain.status();
+    return authenticated.WithContext(
+        fmt::format("authenticating for domain {}", settings_.domain));
   }
-  auto project = identity.FindProjectId(settings_.project, *domain);
+  std::string domain = manager_->token_info().domain_id;
+  auto project = identity.FindProjectId(settings_.project, domain);
   auto role = project.ok() ? identity.FindRoleId(settings_.role)
                            : Result<std::string>(project.status());
   if (!role.ok()) {
     manager_.reset();
     return role.status();
   }
-  domain_id_ = *domain;
+  domain_id_ = domain;
   project_id_ = *project;
   role_id_ = *role;
   return OkStatus();

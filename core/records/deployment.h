@@ -38,7 +38,10 @@ class VpsId {
 
   const std::string& str() const { return id_; }
 
-  friend auto operator<=>(const VpsId&, const VpsId&) = default;
+  friend bool operator==(const VpsId&, const VpsId&) = default;
+  friend std::strong_ordering operator<=>(const VpsId& a, const VpsId& b) {
+    return a.id_ <=> b.id_;
+  }
 
  private:
   explicit VpsId(std::string id) : id_(std::move(id)) {}

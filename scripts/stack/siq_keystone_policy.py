@@ -4,10 +4,11 @@ A token of a user holding the role siq-reader-manager, scoped to the domain
 siq-readers (siq-deployer's grant), may:
   - create, get, list and delete users of domain siq-readers;
   - grant and revoke exactly the role siq-vps-reader on project siq-readers
-    to users of that domain.
+    to users of that domain;
+  - list the projects of domain siq-readers, and list roles, to find the
+    readers' project and role by name.
 Each rule below is Keystone's shipped default "or" the siq clause, so nothing
-else changes: every other API keeps its default (mostly admin-only), including
-looking up roles and projects, hence `dev-stack.sh env` exports their IDs.
+else changes: every other API keeps its default (mostly admin-only).
 
 Targets, from keystone/api/users.py and keystone/api/projects.py:
 create_user checks the request body ("target.user"), before Keystone fills in
@@ -33,6 +34,9 @@ SIQ_CLAUSES = {
     'identity:delete_user': USER_IN_DOMAIN,
     'identity:get_user': USER_IN_DOMAIN,
     'identity:list_users': MANAGER + ' and domain_id:%(target.domain_id)s',
+    # siq looks up the readers' project and role by name.
+    'identity:list_projects': MANAGER + ' and domain_id:%(target.domain_id)s',
+    'identity:list_roles': MANAGER,
     'identity:create_grant': VPS_READER_GRANT,
     'identity:revoke_grant': VPS_READER_GRANT,
 }

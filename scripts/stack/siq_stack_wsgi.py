@@ -1,7 +1,8 @@
 """WSGI factories for scripts/dev-stack.sh, served by `python3 -m waitress --call`.
 
-Deliberately not named keystone.py/barbican.py: waitress puts this directory
-on sys.path, and such a name would shadow the real packages.
+Deliberately not named keystone.py/barbican.py: dev-stack.sh puts this
+directory on PYTHONPATH, ahead of dist-packages, where such a name would
+shadow the real packages.
 """
 import os
 import sys

@@ -93,7 +93,7 @@ TEST(CliTest, DoctorJsonReportsEachCheck) {
 }
 
 TEST(CliTest, WrongPasswordExitsWithTheAuthenticationCode) {
-  RunResult result = RunSiq({"doctor"}, {{"OS_PASSWORD", "wrong-password"}});
+  RunResult result = RunSiq({"doctor"}, {.env = {{"OS_PASSWORD", "wrong-password"}}});
 
   EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kAuthFailed));
   EXPECT_NE(result.err.find("HTTP 401"), std::string::npos) << result.err;
@@ -103,7 +103,7 @@ TEST(CliTest, WrongPasswordExitsWithTheAuthenticationCode) {
 }
 
 TEST(CliTest, MissingCredentialsNameTheSetting) {
-  RunResult result = RunSiq({"doctor"}, {{"OS_PASSWORD", ""}});
+  RunResult result = RunSiq({"doctor"}, {.env = {{"OS_PASSWORD", ""}}});
 
   EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kUsage));
   EXPECT_NE(result.err.find("OS_PASSWORD"), std::string::npos) << result.err;
@@ -154,7 +154,8 @@ TEST(CliTest, DoctorAtDebugLevelPrintsNoPasswordOrToken) {
   ASSERT_TRUE(identity.GrantProjectRole(*project, *user_id, *role).ok());
 
   RunResult result = RunSiq({"-vv", "doctor", "--round-trip"},
-                            {{"OS_USERNAME", user}, {"OS_PASSWORD", canary}});
+                            {.env = {{"OS_USERNAME", user},
+                                     {"OS_PASSWORD", canary}}});
 
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(result.err.find("POST /v1/secrets 201"), std::string::npos)

@@ -225,9 +225,4 @@ RunResult RunSiq(const std::vector<std::string>& args,
   return SiqProcess(args, options).Wait();
 }
 
-RunResult RunSiq(const std::vector<std::string>& args,
-                 const std::map<std::string, std::string>& env) {
-  return RunSiq(args, RunOptions{.env = env});
-}
-
 }  // namespace siq::testing

@@ -102,9 +102,7 @@ class SiqProcess {
 
 // Runs the siq binary with `args` and waits for it.
 RunResult RunSiq(const std::vector<std::string>& args,
-                 const RunOptions& options);
-RunResult RunSiq(const std::vector<std::string>& args,
-                 const std::map<std::string, std::string>& env = {});
+                 const RunOptions& options = {});
 
 // The whole content of a file, or "" when it cannot be read.
 std::string ReadFile(const std::string& path);

@@ -161,7 +161,8 @@ TEST_F(AuthConfigTest, PasswordComesFromCloudsYamlWithoutEnvironment) {
   EXPECT_EQ(config->password.Reveal(), "yaml-password");
 }
 
-TEST_F(AuthConfigTest, ApplicationCredentialSecretFromEnvironmentOverridesYaml) {
+TEST_F(AuthConfigTest,
+       ApplicationCredentialSecretFromEnvironmentOverridesYaml) {
   std::string clouds = WriteFile("clouds.yaml", R"(clouds:
   ci:
     auth_type: v3applicationcredential
@@ -229,7 +230,8 @@ TEST_P(AuthUrlTest, EndsInV3) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Spellings, AuthUrlTest,
+    Spellings,
+    AuthUrlTest,
     testing::Values(
         UrlCase{"https://ks.example:5000", "https://ks.example:5000/v3"},
         UrlCase{"https://ks.example:5000/", "https://ks.example:5000/v3"},
@@ -325,6 +327,16 @@ TEST_F(AuthConfigTest, MalformedCloudsYamlNamesFileAndLine) {
             clouds + ":4: end of sequence flow not found");
 }
 
+TEST_F(AuthConfigTest, CloudsYamlThatIsNotAMappingHoldsNoClouds) {
+  std::string scalar = WriteFile("scalar.yaml", "just a string\n");
+  std::string clouds = WriteFile("clouds.yaml", kCloudsYaml);
+
+  auto config = Load({.os_cloud = "dev"}, {scalar, clouds});
+
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->username, "yaml-user");
+}
+
 TEST_F(AuthConfigTest, CloudEntryThatIsNotAMappingNamesFileAndLine) {
   std::string clouds =
       WriteFile("clouds.yaml", "clouds:\n  other: {}\n  dev: just-a-string\n");
@@ -386,9 +398,10 @@ TEST_P(VerifyFalseTest, IsRefusedNamingFileAndLine) {
 }
 
 // YAML 1.1, which clouds.yaml is read as, has several spellings of false.
-INSTANTIATE_TEST_SUITE_P(YamlSpellings, VerifyFalseTest,
-                         testing::Values("false", "False", "FALSE", "no",
-                                         "off"));
+INSTANTIATE_TEST_SUITE_P(
+    YamlSpellings,
+    VerifyFalseTest,
+    testing::Values("false", "False", "FALSE", "no", "off"));
 
 TEST_F(AuthConfigTest, AcceptsVerifyTrue) {
   std::string clouds = WriteFile("clouds.yaml", R"(clouds:
@@ -417,10 +430,10 @@ TEST(CloudsYamlPathsTest, SearchesConfigFileThenCwdThenHomeThenEtc) {
 
   std::vector<std::string> paths = CloudsYamlPaths(lookup);
 
-  EXPECT_EQ(paths, (std::vector<std::string>{
-                       "/srv/siq/clouds.yaml", "clouds.yaml",
-                       "/home/ops/.config/openstack/clouds.yaml",
-                       "/etc/openstack/clouds.yaml"}));
+  EXPECT_EQ(paths,
+            (std::vector<std::string>{"/srv/siq/clouds.yaml", "clouds.yaml",
+                                      "/home/ops/.config/openstack/clouds.yaml",
+                                      "/etc/openstack/clouds.yaml"}));
 }
 
 TEST(CloudsYamlPathsTest, SkipsConfigFileAndHomeWhenUnset) {

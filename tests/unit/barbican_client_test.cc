@@ -1,5 +1,3 @@
-#include "core/barbican/client.h"
-
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -10,11 +8,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "core/barbican/client.h"
 #include "core/barbican/types.h"
 #include "core/base/secret.h"
 #include "core/base/status.h"
 #include "core/keystone/auth_config.h"
 #include "core/keystone/session.h"
+
 #include "tests/unit/fake_transport.h"
 
 namespace siq::barbican {
@@ -23,18 +23,30 @@ namespace {
 using nlohmann::json;
 using std::chrono::hours;
 using std::chrono::milliseconds;
-using std::string_literals::operator""s;
 using test::FakeClock;
 using test::FakeTransport;
 using test::JsonAnswer;
 using test::RecordedRequest;
 
-const std::string kBarbican = "https://barbican.example:9311";
-const std::string kSecretId = "6f1c2a3e-0d4b-4c6a-9e21-5b7f8a9c0d1e";
-const std::string kSecretUrl = kBarbican + "/v1/secrets/" + kSecretId;
-const std::string kOrderId = "0b9e8d7c-6a5f-4e3d-8c2b-1a0f9e8d7c6b";
-const std::string kOrderUrl = kBarbican + "/v1/orders/" + kOrderId;
+constexpr char kBarbican[] = "https://barbican.example:9311";
+constexpr char kSecretId[] = "6f1c2a3e-0d4b-4c6a-9e21-5b7f8a9c0d1e";
+constexpr char kSecretUrl[] =
+    "https://barbican.example:9311/v1/secrets/"
+    "6f1c2a3e-0d4b-4c6a-9e21-5b7f8a9c0d1e";
+constexpr char kOrderUrl[] =
+    "https://barbican.example:9311/v1/orders/"
+    "0b9e8d7c-6a5f-4e3d-8c2b-1a0f9e8d7c6b";
 constexpr char kConsumersVersion[] = "key-manager 1.1";
+
+// `path` on the Barbican endpoint in the catalog.
+std::string BarbicanUrl(std::string_view path) {
+  return std::string(kBarbican) + std::string(path);
+}
+
+// `suffix` after the test secret's URL.
+std::string SecretUrl(std::string_view suffix) {
+  return std::string(kSecretUrl) + std::string(suffix);
+}
 
 TimePoint Noon() {
   return std::chrono::sys_days{std::chrono::year{2026} / 12 / 3} + hours{12};
@@ -52,17 +64,16 @@ keystone::AuthConfig Config() {
 }
 
 json Catalog() {
-  return json::array(
-      {{{"type", "key-manager"},
-        {"name", "barbican"},
-        {"endpoints",
-         {{{"interface", "public"},
-           {"region_id", "RegionOne"},
-           {"url", kBarbican}}}}}});
+  return json::array({{{"type", "key-manager"},
+                       {"name", "barbican"},
+                       {"endpoints",
+                        {{{"interface", "public"},
+                          {"region_id", "RegionOne"},
+                          {"url", kBarbican}}}}}});
 }
 
 json SecretJson(const std::string& id, const std::string& name) {
-  return {{"secret_ref", kBarbican + "/v1/secrets/" + id},
+  return {{"secret_ref", BarbicanUrl("/v1/secrets/" + id)},
           {"name", name},
           {"secret_type", "opaque"},
           {"status", "ACTIVE"},
@@ -114,14 +125,17 @@ std::string DecodeBase64(std::string_view text) {
 class BarbicanClientTest : public testing::Test {
  protected:
   void SetUp() override {
-    transport_.Enqueue(test::KeystoneTokenAnswer(
-        "gAAAA-token", "2026-12-03T12:00:00.000000Z",
-        "2026-12-03T13:00:00.000000Z", Catalog()));
+    transport_.Enqueue(
+        test::KeystoneTokenAnswer("gAAAA-token", "2026-12-03T12:00:00.000000Z",
+                                  "2026-12-03T13:00:00.000000Z", Catalog()));
   }
+
+  // Every scripted answer was asked for: no request went missing.
+  void TearDown() override { EXPECT_EQ(transport_.Pending(), 0u); }
 
   // The requests after the token request.
   std::vector<RecordedRequest> BarbicanRequests() const {
-    const auto& all = transport_.requests();
+    const auto& all = transport_.Requests();
     if (all.empty()) {
       return {};
     }
@@ -138,16 +152,16 @@ TEST_F(BarbicanClientTest, ListSecretsWalksEveryPage) {
   transport_.Enqueue(JsonAnswer(
       200, {{"secrets", {SecretJson("id-1", "a"), SecretJson("id-2", "b")}},
             {"total", 5},
-            {"next", kBarbican + "/v1/secrets?limit=100&offset=100"}}));
+            {"next", BarbicanUrl("/v1/secrets?limit=100&offset=100")}}));
   transport_.Enqueue(JsonAnswer(
       200, {{"secrets", {SecretJson("id-3", "c"), SecretJson("id-4", "d")}},
             {"total", 5},
-            {"previous", kBarbican + "/v1/secrets?limit=100&offset=0"},
-            {"next", kBarbican + "/v1/secrets?limit=100&offset=200"}}));
+            {"previous", BarbicanUrl("/v1/secrets?limit=100&offset=0")},
+            {"next", BarbicanUrl("/v1/secrets?limit=100&offset=200")}}));
   transport_.Enqueue(JsonAnswer(
       200, {{"secrets", {SecretJson("id-5", "e")}},
             {"total", 5},
-            {"previous", kBarbican + "/v1/secrets?limit=100&offset=100"}}));
+            {"previous", BarbicanUrl("/v1/secrets?limit=100&offset=100")}}));
 
   auto secrets = client_.ListSecrets({});
 
@@ -159,21 +173,21 @@ TEST_F(BarbicanClientTest, ListSecretsWalksEveryPage) {
     refs.push_back(meta.ref.url());
   }
   EXPECT_EQ(names, (std::vector<std::string>{"a", "b", "c", "d", "e"}));
-  EXPECT_EQ(refs.back(), kBarbican + "/v1/secrets/id-5");
+  EXPECT_EQ(refs.back(), BarbicanUrl("/v1/secrets/id-5"));
   std::vector<RecordedRequest> sent = BarbicanRequests();
   ASSERT_EQ(sent.size(), 3u);
   EXPECT_EQ(sent[0].url,
-            kBarbican + "/v1/secrets?limit=100&offset=0&sort=created%3Aasc");
+            BarbicanUrl("/v1/secrets?limit=100&offset=0&sort=created%3Aasc"));
   EXPECT_EQ(sent[1].url,
-            kBarbican + "/v1/secrets?limit=100&offset=100&sort=created%3Aasc");
+            BarbicanUrl("/v1/secrets?limit=100&offset=100&sort=created%3Aasc"));
   EXPECT_EQ(sent[2].url,
-            kBarbican + "/v1/secrets?limit=100&offset=200&sort=created%3Aasc");
+            BarbicanUrl("/v1/secrets?limit=100&offset=200&sort=created%3Aasc"));
 }
 
 TEST_F(BarbicanClientTest, ListSecretsStopsAtEmptyPage) {
   transport_.Enqueue(JsonAnswer(
       200, {{"secrets", json::array()},
-            {"next", kBarbican + "/v1/secrets?limit=100&offset=100"}}));
+            {"next", BarbicanUrl("/v1/secrets?limit=100&offset=100")}}));
 
   auto secrets = client_.ListSecrets({});
 
@@ -183,23 +197,22 @@ TEST_F(BarbicanClientTest, ListSecretsStopsAtEmptyPage) {
 }
 
 TEST_F(BarbicanClientTest, FindSecretsNamedDropsLikeFalsePositives) {
-  transport_.Enqueue(JsonAnswer(
-      200, {{"secrets",
-             {SecretJson("id-1", "vps1_JWT_SECRET"),
-              SecretJson("id-2", "vps1XJWT_SECRET"),
-              SecretJson("id-3", "vps1_JWT_SECRET")}}}));
+  transport_.Enqueue(
+      JsonAnswer(200, {{"secrets",
+                        {SecretJson("id-1", "vps1_JWT_SECRET"),
+                         SecretJson("id-2", "vps1XJWT_SECRET"),
+                         SecretJson("id-3", "vps1_JWT_SECRET")}}}));
 
   auto secrets = client_.FindSecretsNamed("vps1_JWT_SECRET");
 
   ASSERT_TRUE(secrets.ok()) << secrets.status().ToString();
   ASSERT_EQ(secrets->size(), 2u);
-  EXPECT_EQ((*secrets)[0].ref.url(), kBarbican + "/v1/secrets/id-1");
-  EXPECT_EQ((*secrets)[1].ref.url(), kBarbican + "/v1/secrets/id-3");
+  EXPECT_EQ((*secrets)[0].ref.url(), BarbicanUrl("/v1/secrets/id-1"));
+  EXPECT_EQ((*secrets)[1].ref.url(), BarbicanUrl("/v1/secrets/id-3"));
   ASSERT_EQ(BarbicanRequests().size(), 1u);
   EXPECT_EQ(BarbicanRequests()[0].url,
-            kBarbican +
-                "/v1/secrets?limit=100&offset=0&name=vps1_JWT_SECRET"
-                "&sort=created%3Aasc");
+            BarbicanUrl("/v1/secrets?limit=100&offset=0&name=vps1_JWT_SECRET"
+                        "&sort=created%3Aasc"));
 }
 
 TEST_F(BarbicanClientTest, GetSecretAcceptsExactlyJson) {
@@ -251,8 +264,9 @@ TEST_F(BarbicanClientTest, GetPayloadAsksWithDefaultContentTypeForRawBytes) {
   json doc = SecretJson(kSecretId, "tls-key");
   doc["content_types"] = {{"default", "application/pkcs8"}};
   transport_.EnqueueFor(kSecretUrl, JsonAnswer(200, doc));
-  std::string payload = "\x30\x82\x00\x01\xff\xfe key\0bytes"s;
-  transport_.EnqueueFor(kSecretUrl + "/payload",
+  std::string payload =
+      std::string("\x30\x82\x00\x01\xff\xfe key", 10) + '\0' + "bytes";
+  transport_.EnqueueFor(SecretUrl("/payload"),
                         {.status = 200,
                          .headers = {{"Content-Type", "application/pkcs8"}},
                          .body = payload});
@@ -263,7 +277,7 @@ TEST_F(BarbicanClientTest, GetPayloadAsksWithDefaultContentTypeForRawBytes) {
   EXPECT_EQ(bytes->Reveal(), payload);
   std::vector<RecordedRequest> sent = BarbicanRequests();
   ASSERT_EQ(sent.size(), 2u);
-  EXPECT_EQ(sent[1].url, kSecretUrl + "/payload");
+  EXPECT_EQ(sent[1].url, SecretUrl("/payload"));
   EXPECT_EQ(sent[1].Header("Accept"), "application/pkcs8");
   EXPECT_EQ(sent[1].sensitive_body, http::SensitiveBody::kYes);
 }
@@ -280,7 +294,7 @@ TEST_F(BarbicanClientTest, ErrorNamesOperationResourceStatusRequestId) {
   EXPECT_EQ(meta.status().code(), StatusCode::kNotFound);
   EXPECT_EQ(meta.status().http_status(), 404);
   EXPECT_EQ(meta.status().message(),
-            "reading secret " + kSecretUrl +
+            "reading secret " + std::string(kSecretUrl) +
                 ": HTTP 404 (request req-5a1e-0042): Secret not found.");
 }
 
@@ -288,17 +302,18 @@ TEST_F(BarbicanClientTest, DeleteErrorNamesOperationAndResource) {
   transport_.Enqueue(JsonAnswer(403,
                                 {{"code", 403},
                                  {"title", "Forbidden"},
-                                 {"description", "SecretDelete attempt not "
-                                                 "allowed - please review "
-                                                 "your user/project "
-                                                 "privileges"}},
+                                 {"description",
+                                  "SecretDelete attempt not "
+                                  "allowed - please review "
+                                  "your user/project "
+                                  "privileges"}},
                                 "req-77"));
 
   Status status = client_.DeleteSecret(SecretRef(kSecretUrl));
 
   EXPECT_EQ(status.code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(status.message(),
-            "deleting secret " + kSecretUrl +
+            "deleting secret " + std::string(kSecretUrl) +
                 ": HTTP 403 (request req-77): SecretDelete attempt not "
                 "allowed - please review your user/project privileges");
   EXPECT_EQ(BarbicanRequests().at(0).method, http::Method::kDelete);
@@ -314,7 +329,7 @@ TEST_F(BarbicanClientTest, CreateKeyOrderSendsKeyTypeWithMeta) {
   std::vector<RecordedRequest> sent = BarbicanRequests();
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].method, http::Method::kPost);
-  EXPECT_EQ(sent[0].url, kBarbican + "/v1/orders");
+  EXPECT_EQ(sent[0].url, BarbicanUrl("/v1/orders"));
   EXPECT_EQ(sent[0].Header("Content-Type"), "application/json");
   EXPECT_EQ(sent[0].JsonBody(),
             (json{{"type", "key"},
@@ -337,7 +352,7 @@ TEST_F(BarbicanClientTest, WaitForOrderPollsUntilActive) {
   EXPECT_EQ(order->status, "ACTIVE");
   EXPECT_EQ(order->secret_ref.url(), kSecretUrl);
   EXPECT_EQ(order->name, "vps1_JWT_SECRET");
-  EXPECT_EQ(clock_.sleeps(),
+  EXPECT_EQ(clock_.Sleeps(),
             (std::vector<milliseconds>{milliseconds(100), milliseconds(200)}));
   std::vector<RecordedRequest> sent = BarbicanRequests();
   ASSERT_EQ(sent.size(), 3u);
@@ -359,10 +374,10 @@ TEST_F(BarbicanClientTest, WaitForOrderReportsBarbicansReason) {
 
   EXPECT_EQ(order.status().code(), StatusCode::kServerError);
   EXPECT_EQ(order.status().message(),
-            "order " + kOrderUrl +
+            "order " + std::string(kOrderUrl) +
                 " failed: 400 Secret creation issue seen - content-encoding "
                 "of 'bogus' not supported.");
-  EXPECT_TRUE(clock_.sleeps().empty());
+  EXPECT_TRUE(clock_.Sleeps().empty());
 }
 
 TEST_F(BarbicanClientTest, GetOrderReadsStatusCodeWithReasonPhrase) {
@@ -385,8 +400,8 @@ TEST_F(BarbicanClientTest, WaitForOrderGivesUpAfterDeadline) {
 
   EXPECT_EQ(order.status().code(), StatusCode::kDeadlineExceeded);
   EXPECT_EQ(order.status().message(),
-            "order " + kOrderUrl + " still PENDING after 1000 ms");
-  EXPECT_EQ(clock_.sleeps(),
+            "order " + std::string(kOrderUrl) + " still PENDING after 1000 ms");
+  EXPECT_EQ(clock_.Sleeps(),
             (std::vector<milliseconds>{milliseconds(100), milliseconds(200),
                                        milliseconds(400)}));
   EXPECT_EQ(BarbicanRequests().size(), 4u);
@@ -399,9 +414,9 @@ TEST_F(BarbicanClientTest, AddSecretConsumerSendsApiVersion) {
   Status status = client_.AddSecretConsumer(SecretRef(kSecretUrl), consumer);
 
   ASSERT_TRUE(status.ok()) << status.ToString();
-  const RecordedRequest& sent = BarbicanRequests().at(0);
+  RecordedRequest sent = BarbicanRequests().at(0);
   EXPECT_EQ(sent.method, http::Method::kPost);
-  EXPECT_EQ(sent.url, kSecretUrl + "/consumers");
+  EXPECT_EQ(sent.url, SecretUrl("/consumers"));
   EXPECT_EQ(sent.Header("OpenStack-API-Version"), kConsumersVersion);
   EXPECT_EQ(sent.JsonBody(), (json{{"service", "nova"},
                                    {"resource_type", "server"},
@@ -415,27 +430,26 @@ TEST_F(BarbicanClientTest, RemoveSecretConsumerSendsApiVersion) {
   Status status = client_.RemoveSecretConsumer(SecretRef(kSecretUrl), consumer);
 
   ASSERT_TRUE(status.ok()) << status.ToString();
-  const RecordedRequest& sent = BarbicanRequests().at(0);
+  RecordedRequest sent = BarbicanRequests().at(0);
   EXPECT_EQ(sent.method, http::Method::kDelete);
-  EXPECT_EQ(sent.url, kSecretUrl + "/consumers");
+  EXPECT_EQ(sent.url, SecretUrl("/consumers"));
   EXPECT_EQ(sent.Header("OpenStack-API-Version"), kConsumersVersion);
 }
 
 TEST_F(BarbicanClientTest, ListSecretConsumersSendsApiVersion) {
-  transport_.Enqueue(JsonAnswer(
-      200, {{"consumers",
-             {{{"service", "nova"},
-               {"resource_type", "server"},
-               {"resource_id", "srv-0001"}}}},
-            {"total", 1}}));
+  transport_.Enqueue(JsonAnswer(200, {{"consumers",
+                                       {{{"service", "nova"},
+                                         {"resource_type", "server"},
+                                         {"resource_id", "srv-0001"}}}},
+                                      {"total", 1}}));
 
   auto consumers = client_.ListSecretConsumers(SecretRef(kSecretUrl));
 
   ASSERT_TRUE(consumers.ok()) << consumers.status().ToString();
   EXPECT_EQ(*consumers,
             (std::vector<Consumer>{{"nova", "server", "srv-0001"}}));
-  const RecordedRequest& sent = BarbicanRequests().at(0);
-  EXPECT_EQ(sent.url, kSecretUrl + "/consumers?limit=100&offset=0");
+  RecordedRequest sent = BarbicanRequests().at(0);
+  EXPECT_EQ(sent.url, SecretUrl("/consumers?limit=100&offset=0"));
   EXPECT_EQ(sent.Header("OpenStack-API-Version"), kConsumersVersion);
 }
 
@@ -446,14 +460,14 @@ TEST_F(BarbicanClientTest, CreateSecretBase64EncodesOctetStream) {
   }
   transport_.Enqueue(JsonAnswer(201, {{"secret_ref", kSecretUrl}}));
 
-  auto ref = client_.CreateSecret({.name = "vps1_JWT_SECRET"},
-                                  SecretBytes(payload));
+  auto ref =
+      client_.CreateSecret({.name = "vps1_JWT_SECRET"}, SecretBytes(payload));
 
   ASSERT_TRUE(ref.ok()) << ref.status().ToString();
   EXPECT_EQ(ref->url(), kSecretUrl);
-  const RecordedRequest& sent = BarbicanRequests().at(0);
+  RecordedRequest sent = BarbicanRequests().at(0);
   EXPECT_EQ(sent.method, http::Method::kPost);
-  EXPECT_EQ(sent.url, kBarbican + "/v1/secrets");
+  EXPECT_EQ(sent.url, BarbicanUrl("/v1/secrets"));
   json body = sent.JsonBody();
   EXPECT_EQ(body["name"], "vps1_JWT_SECRET");
   EXPECT_EQ(body["secret_type"], "opaque");

@@ -68,17 +68,17 @@ std::optional<std::string> RecordedRequest::Header(
 
 size_t RecordedRequest::HeaderCount(std::string_view name) const {
   std::string wanted = ToLower(name);
-  return static_cast<size_t>(
-      std::count_if(headers.begin(), headers.end(), [&](const auto& header) {
-        return ToLower(header.first) == wanted;
-      }));
+  return static_cast<size_t>(std::count_if(
+      headers.begin(), headers.end(),
+      [&](const auto& header) { return ToLower(header.first) == wanted; }));
 }
 
 nlohmann::json RecordedRequest::JsonBody() const {
   return nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
 }
 
-ScriptedAnswer JsonAnswer(int status, const nlohmann::json& body,
+ScriptedAnswer JsonAnswer(int status,
+                          const nlohmann::json& body,
                           std::string request_id) {
   ScriptedAnswer answer{.status = status, .body = body.dump()};
   answer.headers["Content-Type"] = "application/json";
@@ -140,7 +140,7 @@ Result<http::Response> FakeTransport::Send(const http::Request& request) {
   return ResponseFor(request, answer);
 }
 
-size_t FakeTransport::pending() const {
+size_t FakeTransport::Pending() const {
   size_t count = queue_.size();
   for (const auto& [url, answers] : by_url_) {
     count += answers.size();

@@ -59,16 +59,17 @@ struct ScriptedAnswer {
 };
 
 // A JSON answer with `status`, a Content-Type and a request id header.
-ScriptedAnswer JsonAnswer(int status, const nlohmann::json& body,
+ScriptedAnswer JsonAnswer(int status,
+                          const nlohmann::json& body,
                           std::string request_id = "");
 
 // Keystone's 201 answer to a token request: X-Subject-Token `token`, a user,
 // a project, and `catalog` (the JSON array Keystone sends).
-ScriptedAnswer KeystoneTokenAnswer(std::string token,
-                                   std::string issued_at,
-                                   std::string expires_at,
-                                   nlohmann::json catalog =
-                                       nlohmann::json::array());
+ScriptedAnswer KeystoneTokenAnswer(
+    std::string token,
+    std::string issued_at,
+    std::string expires_at,
+    nlohmann::json catalog = nlohmann::json::array());
 
 class FakeTransport : public http::Transport {
  public:
@@ -84,9 +85,9 @@ class FakeTransport : public http::Transport {
   [[nodiscard]] Result<http::Response> Send(
       const http::Request& request) override;
 
-  const std::vector<RecordedRequest>& requests() const { return requests_; }
+  const std::vector<RecordedRequest>& Requests() const { return requests_; }
   // Scripted answers not yet given.
-  size_t pending() const;
+  size_t Pending() const;
 
  private:
   std::deque<ScriptedAnswer> queue_;
@@ -106,7 +107,7 @@ class FakeClock : public Clock {
   void Advance(std::chrono::system_clock::duration duration) {
     now_ += duration;
   }
-  const std::vector<std::chrono::milliseconds>& sleeps() const {
+  const std::vector<std::chrono::milliseconds>& Sleeps() const {
     return sleeps_;
   }
 

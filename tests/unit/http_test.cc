@@ -72,8 +72,7 @@ TEST(QueryEscapeTest, EscapesEachUtf8ByteInUpperCaseHex) {
 }
 
 TEST(ServerMessageTest, ReadsBarbicanDescription) {
-  EXPECT_EQ(ServerMessage(Answer(404, kBarbicanNotFound)),
-            "Secret not found.");
+  EXPECT_EQ(ServerMessage(Answer(404, kBarbicanNotFound)), "Secret not found.");
 }
 
 TEST(ServerMessageTest, FallsBackToBarbicanTitleWhenDescriptionIsEmpty) {
@@ -120,7 +119,8 @@ TEST_P(ErrorFromResponseCategoryTest, MapsHttpStatusToCategory) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    EveryStatusSiqKnows, ErrorFromResponseCategoryTest,
+    EveryStatusSiqKnows,
+    ErrorFromResponseCategoryTest,
     testing::Values(CategoryCase{400, StatusCode::kInvalidArgument},
                     CategoryCase{401, StatusCode::kUnauthenticated},
                     CategoryCase{403, StatusCode::kPermissionDenied},

@@ -42,7 +42,7 @@ class FakeClock : public Clock {
   }
 
   void OnSleep(std::function<void()> hook) { on_sleep_ = std::move(hook); }
-  int sleeps() const { return sleeps_; }
+  int SleepCount() const { return sleeps_; }
 
  private:
   TimePoint now_ = ParseIso8601("2026-12-03T13:00:00Z").value();
@@ -161,7 +161,7 @@ class LockHolder {
     close(release_);
   }
 
-  bool locked() const { return locked_; }
+  bool HoldsLock() const { return locked_; }
 
   void Kill() {
     if (pid_ > 0) {
@@ -268,6 +268,7 @@ TEST_F(FileRecordStoreTest, LoadAllSortsByVpsId) {
   std::vector<Deployment> all = store.LoadAll().value();
 
   std::vector<std::string> ids;
+  ids.reserve(all.size());
   for (const Deployment& deployment : all) {
     ids.push_back(deployment.vps.str());
   }
@@ -525,13 +526,13 @@ TEST_F(FileRecordStoreTest, UpdateTakesTheLockOnceItIsReleasedDuringTheWait) {
   Status status = Put(store, Record("vps-1"));
 
   ASSERT_TRUE(status.ok()) << status.message();
-  EXPECT_EQ(clock_.sleeps(), 1);
+  EXPECT_EQ(clock_.SleepCount(), 1);
 }
 
 TEST_F(FileRecordStoreTest, UpdateFailsWithLockedWhileAChildProcessHolds) {
   FileRecordStore store(path_, seconds(10), clock_);
   LockHolder holder(path_ + ".lock");
-  ASSERT_TRUE(holder.locked());
+  ASSERT_TRUE(holder.HoldsLock());
 
   Status status = Put(store, Record("vps-1"));
 
@@ -541,7 +542,7 @@ TEST_F(FileRecordStoreTest, UpdateFailsWithLockedWhileAChildProcessHolds) {
 TEST_F(FileRecordStoreTest, LockOfAKilledProcessDoesNotBlockTheNextUpdate) {
   FileRecordStore store(path_, milliseconds(0), clock_);
   LockHolder holder(path_ + ".lock");
-  ASSERT_TRUE(holder.locked());
+  ASSERT_TRUE(holder.HoldsLock());
   ASSERT_EQ(Put(store, Record("vps-1")).code(), StatusCode::kLocked);
 
   holder.Kill();
@@ -557,6 +558,7 @@ TEST_F(FileRecordStoreTest, ConcurrentUpdatesFromThreadsAllLand) {
   std::vector<Status> failures[kThreads];
 
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kRecordsPerThread; ++i) {
@@ -636,7 +638,7 @@ TEST_F(FileLockTest, ZeroWaitFailsAtOnceWithoutSleeping) {
       AcquireFileLock(path_ + ".lock", milliseconds(0), clock_);
 
   EXPECT_EQ(second.status().code(), StatusCode::kLocked);
-  EXPECT_EQ(clock_.sleeps(), 0);
+  EXPECT_EQ(clock_.SleepCount(), 0);
 }
 
 TEST_F(FileLockTest, DestroyingTheLockReleasesIt) {

@@ -127,8 +127,8 @@ TEST(ShouldRetryTest, StopsAfterMaxAttempts) {
 
   bool after_two = ShouldRetry(policy, Method::kGet, Repeatable::kByMethod, 2,
                                Outcome::kNotConnected, 0);
-  bool after_three = ShouldRetry(policy, Method::kGet, Repeatable::kByMethod,
-                                 3, Outcome::kNotConnected, 0);
+  bool after_three = ShouldRetry(policy, Method::kGet, Repeatable::kByMethod, 3,
+                                 Outcome::kNotConnected, 0);
 
   EXPECT_TRUE(after_two);
   EXPECT_FALSE(after_three);
@@ -234,8 +234,8 @@ TEST(RetryAfterTest, IsAbsentWithoutHeader) {
 }
 
 TEST(RetryAfterTest, IgnoresValuesThatAreNotWholeSeconds) {
-  for (const char* value : {"soon", "", "-5", "12abc", "1.5",
-                            "Wed, 03 Dec 2026 13:00:00 GMT"}) {
+  for (const char* value :
+       {"soon", "", "-5", "12abc", "1.5", "Wed, 03 Dec 2026 13:00:00 GMT"}) {
     EXPECT_EQ(RetryAfter(WithRetryAfter(value)), std::nullopt)
         << "'" << value << "'";
   }

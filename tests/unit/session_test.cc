@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "core/base/status.h"
 #include "core/keystone/auth_config.h"
 #include "core/transport/http.h"
+
 #include "tests/unit/fake_transport.h"
 
 namespace siq::keystone {
@@ -73,7 +75,7 @@ http::Request Get(std::string url) {
   return request;
 }
 
-http::Request Post(std::string url, std::string body) {
+http::Request Post(std::string url, std::string_view body) {
   http::Request request;
   request.method = http::Method::kPost;
   request.url = std::move(url);
@@ -98,6 +100,9 @@ json Catalog() {
 
 class SessionTest : public testing::Test {
  protected:
+  // Every scripted answer was asked for: no request went missing.
+  void TearDown() override { EXPECT_EQ(transport_.Pending(), 0u); }
+
   FakeTransport transport_;
   FakeClock clock_{Noon()};
 };
@@ -117,7 +122,8 @@ TEST(TokenRequestBodyTest, PasswordNamesUserInDomainAndScopesToProject) {
               {"domain", {{"name", "Default"}}},
               {"password", kPassword}}}}}}},
         {"scope",
-         {{"project", {{"name", "siq"}, {"domain", {{"name", "Default"}}}}}}}}}};
+         {{"project",
+           {{"name", "siq"}, {"domain", {{"name", "Default"}}}}}}}}}};
   EXPECT_EQ(json::parse(body.Reveal()), expected);
 }
 
@@ -139,12 +145,11 @@ TEST(TokenRequestBodyTest, ApplicationCredentialSendsIdAndSecretWithoutScope) {
 
   SecretBytes body = TokenRequestBody(config);
 
-  json expected = {
-      {"auth",
-       {{"identity",
-         {{"methods", {"application_credential"}},
-          {"application_credential",
-           {{"id", "ac-0123"}, {"secret", "ac-s3cret\"x"}}}}}}}};
+  json expected = {{"auth",
+                    {{"identity",
+                      {{"methods", {"application_credential"}},
+                       {"application_credential",
+                        {{"id", "ac-0123"}, {"secret", "ac-s3cret\"x"}}}}}}}};
   EXPECT_EQ(json::parse(body.Reveal()), expected);
 }
 
@@ -155,15 +160,15 @@ TEST_F(SessionTest, AuthenticatePostsTokenRequestToKeystone) {
   Status status = session.Authenticate();
 
   ASSERT_TRUE(status.ok()) << status.ToString();
-  ASSERT_EQ(transport_.requests().size(), 1u);
-  const test::RecordedRequest& sent = transport_.requests()[0];
+  ASSERT_EQ(transport_.Requests().size(), 1u);
+  const test::RecordedRequest& sent = transport_.Requests()[0];
   EXPECT_EQ(sent.method, http::Method::kPost);
   EXPECT_EQ(sent.url, kTokenUrl);
   EXPECT_FALSE(sent.has_token);
   EXPECT_EQ(sent.secret_header, "x-subject-token");
   EXPECT_EQ(sent.Header("Content-Type"), "application/json");
-  EXPECT_EQ(sent.JsonBody(), json::parse(TokenRequestBody(PasswordConfig())
-                                             .Reveal()));
+  EXPECT_EQ(sent.JsonBody(),
+            json::parse(TokenRequestBody(PasswordConfig()).Reveal()));
 }
 
 TEST_F(SessionTest, AuthenticateReadsTokenInfo) {
@@ -192,8 +197,8 @@ TEST_F(SessionTest, SendCarriesSubjectTokenAsAuthToken) {
 
   ASSERT_TRUE(response.ok()) << response.status().ToString();
   EXPECT_EQ(response->status, 200);
-  ASSERT_EQ(transport_.requests().size(), 2u);
-  const test::RecordedRequest& sent = transport_.requests()[1];
+  ASSERT_EQ(transport_.Requests().size(), 2u);
+  const test::RecordedRequest& sent = transport_.Requests()[1];
   EXPECT_EQ(sent.url, kSecretsUrl);
   EXPECT_TRUE(sent.has_token);
   EXPECT_EQ(sent.token, "gAAAA-first");
@@ -211,9 +216,9 @@ TEST_F(SessionTest, KeepsTokenThatIsNotCloseToExpiry) {
   auto response = session.Send(Get(kSecretsUrl));
 
   ASSERT_TRUE(response.ok()) << response.status().ToString();
-  ASSERT_EQ(transport_.requests().size(), 3u);
-  EXPECT_EQ(transport_.requests()[2].url, kSecretsUrl);
-  EXPECT_EQ(transport_.requests()[2].token, "gAAAA-first");
+  ASSERT_EQ(transport_.Requests().size(), 3u);
+  EXPECT_EQ(transport_.Requests()[2].url, kSecretsUrl);
+  EXPECT_EQ(transport_.Requests()[2].token, "gAAAA-first");
 }
 
 TEST_F(SessionTest, RenewsTokenCloseToExpiryBeforeSending) {
@@ -230,15 +235,16 @@ TEST_F(SessionTest, RenewsTokenCloseToExpiryBeforeSending) {
   auto response = session.Send(Get(kSecretsUrl));
 
   ASSERT_TRUE(response.ok()) << response.status().ToString();
-  ASSERT_EQ(transport_.requests().size(), 4u);
-  EXPECT_EQ(transport_.requests()[2].url, kTokenUrl);
-  EXPECT_EQ(transport_.requests()[3].url, kSecretsUrl);
-  EXPECT_EQ(transport_.requests()[3].token, "gAAAA-second");
+  ASSERT_EQ(transport_.Requests().size(), 4u);
+  EXPECT_EQ(transport_.Requests()[2].url, kTokenUrl);
+  EXPECT_EQ(transport_.Requests()[3].url, kSecretsUrl);
+  EXPECT_EQ(transport_.Requests()[3].token, "gAAAA-second");
 }
 
 TEST_F(SessionTest, ReauthenticatesOnceAndResendsGetAfter401) {
   transport_.Enqueue(TokenAnswer("gAAAA-first"));
-  transport_.Enqueue(JsonAnswer(401, {{"code", 401}, {"title", "Unauthorized"}}));
+  transport_.Enqueue(
+      JsonAnswer(401, {{"code", 401}, {"title", "Unauthorized"}}));
   transport_.Enqueue(TokenAnswer("gAAAA-second"));
   transport_.Enqueue(JsonAnswer(200, {{"secrets", json::array()}}));
   Session session(transport_, PasswordConfig(), clock_);
@@ -247,7 +253,7 @@ TEST_F(SessionTest, ReauthenticatesOnceAndResendsGetAfter401) {
 
   ASSERT_TRUE(response.ok()) << response.status().ToString();
   EXPECT_EQ(response->status, 200);
-  const auto& sent = transport_.requests();
+  const auto& sent = transport_.Requests();
   ASSERT_EQ(sent.size(), 4u);
   EXPECT_EQ(sent[1].token, "gAAAA-first");
   EXPECT_EQ(sent[2].url, kTokenUrl);
@@ -266,7 +272,7 @@ TEST_F(SessionTest, ReauthenticatesOnlyOnceWhenServiceKeepsRefusing) {
 
   ASSERT_TRUE(response.ok()) << response.status().ToString();
   EXPECT_EQ(response->status, 401);
-  EXPECT_EQ(transport_.requests().size(), 4u);
+  EXPECT_EQ(transport_.Requests().size(), 4u);
 }
 
 TEST_F(SessionTest, DoesNotResendPostAfter401) {
@@ -279,7 +285,7 @@ TEST_F(SessionTest, DoesNotResendPostAfter401) {
 
   ASSERT_TRUE(response.ok()) << response.status().ToString();
   EXPECT_EQ(response->status, 401);
-  const auto& sent = transport_.requests();
+  const auto& sent = transport_.Requests();
   ASSERT_EQ(sent.size(), 3u);
   EXPECT_EQ(sent[1].method, http::Method::kPost);
   EXPECT_EQ(sent[1].url, kSecretsUrl);
@@ -314,7 +320,7 @@ TEST_F(SessionTest, SendFailsWhenKeystoneRefuses) {
   auto response = session.Send(Get(kSecretsUrl));
 
   EXPECT_EQ(response.status().code(), StatusCode::kUnauthenticated);
-  EXPECT_EQ(transport_.requests().size(), 1u);
+  EXPECT_EQ(transport_.Requests().size(), 1u);
 }
 
 TEST_F(SessionTest, UnreachableKeystoneKeepsTransportError) {
@@ -349,10 +355,9 @@ TEST_F(SessionTest, AnswerWithoutSubjectTokenIsServerError) {
 }
 
 TEST_F(SessionTest, EndpointForUsesConfiguredInterfaceAndRegion) {
-  transport_.Enqueue(KeystoneTokenAnswer("gAAAA-first",
-                                         "2026-12-03T12:00:00.000000Z",
-                                         "2026-12-03T13:00:00.000000Z",
-                                         Catalog()));
+  transport_.Enqueue(
+      KeystoneTokenAnswer("gAAAA-first", "2026-12-03T12:00:00.000000Z",
+                          "2026-12-03T13:00:00.000000Z", Catalog()));
   AuthConfig config = PasswordConfig();
   config.interface = "internal";
   config.region_name = "RegionOne";
@@ -365,10 +370,9 @@ TEST_F(SessionTest, EndpointForUsesConfiguredInterfaceAndRegion) {
 }
 
 TEST_F(SessionTest, EndpointForReadsRegionFromEitherCatalogField) {
-  transport_.Enqueue(KeystoneTokenAnswer("gAAAA-first",
-                                         "2026-12-03T12:00:00.000000Z",
-                                         "2026-12-03T13:00:00.000000Z",
-                                         Catalog()));
+  transport_.Enqueue(
+      KeystoneTokenAnswer("gAAAA-first", "2026-12-03T12:00:00.000000Z",
+                          "2026-12-03T13:00:00.000000Z", Catalog()));
   AuthConfig config = PasswordConfig();
   config.region_name = "RegionTwo";
   Session session(transport_, std::move(config), clock_);
@@ -388,7 +392,7 @@ TEST_F(SessionTest, ConfiguredBarbicanEndpointNeedsNoToken) {
 
   ASSERT_TRUE(endpoint.ok()) << endpoint.status().ToString();
   EXPECT_EQ(*endpoint, "https://barbican.override:9311");
-  EXPECT_TRUE(transport_.requests().empty());
+  EXPECT_TRUE(transport_.Requests().empty());
 }
 
 std::vector<CatalogEntry> ParsedCatalog() {
@@ -405,8 +409,8 @@ std::vector<CatalogEntry> ParsedCatalog() {
 }
 
 TEST(FindEndpointTest, MatchesInterfaceAndRegion) {
-  auto url = FindEndpoint(ParsedCatalog(), "key-manager", "public",
-                          "RegionTwo");
+  auto url =
+      FindEndpoint(ParsedCatalog(), "key-manager", "public", "RegionTwo");
 
   ASSERT_TRUE(url.ok()) << url.status().ToString();
   EXPECT_EQ(*url, "https://barbican-two.example:9311");
@@ -420,8 +424,7 @@ TEST(FindEndpointTest, TakesFirstOfInterfaceWhenRegionIsEmpty) {
 }
 
 TEST(FindEndpointTest, NotFoundNamesServiceInterfaceAndRegion) {
-  auto url = FindEndpoint(ParsedCatalog(), "key-manager", "admin",
-                          "RegionOne");
+  auto url = FindEndpoint(ParsedCatalog(), "key-manager", "admin", "RegionOne");
 
   EXPECT_EQ(url.status().code(), StatusCode::kNotFound);
   EXPECT_EQ(url.status().message(),
