@@ -197,6 +197,10 @@ Result<http::Response> Client::Send(Call call) {
   }
   if (std::find(call.success.begin(), call.success.end(), response->status) ==
       call.success.end()) {
+    // An error answer is Barbican's message, never the payload.
+    if (call.sensitive == http::SensitiveBody::kYes) {
+      response->body = std::string(response->secret_body.Reveal());
+    }
     return http::ErrorFromResponse(call.operation, *response);
   }
   return response;

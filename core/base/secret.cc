@@ -83,6 +83,11 @@ void SecretBytes::Reserve(size_t capacity) {
   size_t new_capacity = std::max<size_t>({capacity, capacity_ * 2, 32});
   auto* fresh = static_cast<char*>(OPENSSL_secure_zalloc(new_capacity));
   if (fresh == nullptr) {
+    // The locked arena is full: the ordinary heap still gets the value
+    // wiped on free (OPENSSL_secure_clear_free handles both kinds).
+    fresh = static_cast<char*>(OPENSSL_zalloc(new_capacity));
+  }
+  if (fresh == nullptr) {
     std::terminate();
   }
   if (size_ > 0) {

@@ -129,6 +129,12 @@ Result<json> ParseJson(const std::string& path, const std::string& text) {
   } catch (const json::parse_error& e) {
     return Corrupt(path, fmt::format("not valid JSON: error at {}",
                                      LineAndColumn(text, e.byte)));
+  } catch (const json::exception& e) {
+    // A number too large for a double ("1e500") is nlohmann's out_of_range,
+    // which carries no position; its text names the number.
+    std::string_view what = e.what();
+    return Corrupt(path, fmt::format("not valid JSON: {}",
+                                     what.substr(what.find(']') + 2)));
   }
 }
 
@@ -233,7 +239,7 @@ Result<std::string> Serialize(const std::string& path, const Records& records) {
 
   try {
     return root.dump(2) + "\n";
-  } catch (const json::type_error& e) {
+  } catch (const json::type_error&) {
     // Text from a flag may be any bytes; JSON holds UTF-8 only.
     return Status(StatusCode::kInvalidArgument,
                   fmt::format("writing {}: a record holds text that is not "

@@ -353,6 +353,17 @@ TEST_F(FileRecordStoreTest, FileThatIsNotJsonIsCorruptAtItsLineAndColumn) {
             path_ + ": not valid JSON: error at line 3, column 3");
 }
 
+TEST_F(FileRecordStoreTest, FileWithANumberBeyondADoubleIsCorrupt) {
+  WriteBytes(path_, R"({"schema_version": 1e500, "deployments": {}})");
+  FileRecordStore store(path_, seconds(1), clock_);
+
+  Result<std::vector<Deployment>> all = store.LoadAll();
+
+  EXPECT_EQ(all.status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(all.status().message(),
+            path_ + ": not valid JSON: number overflow parsing '1e500'");
+}
+
 TEST_F(FileRecordStoreTest, UpdateOnAFileThatIsNotJsonWritesNothing) {
   std::string content = "{\"schema_version\": 1, \"deployments\": {";
   WriteBytes(path_, content);
