@@ -12,8 +12,11 @@
 namespace siq::cli {
 namespace {
 
-void AddConnectionOption(CLI::App& app, const char* flag, std::string& target,
-                         const char* what, const char* env_name) {
+void AddConnectionOption(CLI::App& app,
+                         const char* flag,
+                         std::string& target,
+                         const char* what,
+                         const char* env_name) {
   app.add_option(flag, target, fmt::format("{} (env {})", what, env_name))
       ->group("Connection")
       ->type_name("TEXT");
@@ -25,8 +28,8 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
   keystone::AuthFlags& auth = options.auth;
   AddConnectionOption(app, "--os-cloud", auth.os_cloud,
                       "entry of clouds.yaml to use", "OS_CLOUD");
-  AddConnectionOption(app, "--os-auth-url", auth.os_auth_url,
-                      "Keystone URL", "OS_AUTH_URL");
+  AddConnectionOption(app, "--os-auth-url", auth.os_auth_url, "Keystone URL",
+                      "OS_AUTH_URL");
   AddConnectionOption(app, "--os-auth-type", auth.os_auth_type,
                       "password or v3applicationcredential", "OS_AUTH_TYPE");
   AddConnectionOption(app, "--os-username", auth.os_username, "user name",
@@ -44,9 +47,8 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
   AddConnectionOption(app, "--os-project-domain-name",
                       auth.os_project_domain_name, "the project's domain",
                       "OS_PROJECT_DOMAIN_NAME");
-  AddConnectionOption(app, "--os-project-domain-id",
-                      auth.os_project_domain_id, "the project's domain id",
-                      "OS_PROJECT_DOMAIN_ID");
+  AddConnectionOption(app, "--os-project-domain-id", auth.os_project_domain_id,
+                      "the project's domain id", "OS_PROJECT_DOMAIN_ID");
   AddConnectionOption(app, "--os-application-credential-id",
                       auth.os_application_credential_id,
                       "application credential id (its secret only from the "
@@ -84,11 +86,9 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
 
 void AddOutputOption(CLI::App& command, OutputFormat& format) {
   command
-      .add_option("-o,--output", format,
-                  "table for people, json for scripts")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, OutputFormat>{{"table", OutputFormat::kTable},
-                                              {"json", OutputFormat::kJson}}))
+      .add_option("-o,--output", format, "table for people, json for scripts")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, OutputFormat>{
+          {"table", OutputFormat::kTable}, {"json", OutputFormat::kJson}}))
       ->option_text("table|json (default table)")
       ->group("Output");
 }
@@ -121,7 +121,8 @@ Result<Records> OpenRecords(const RecordOptions& options, Access access) {
   if (!config.ok()) {
     return config.status();
   }
-  std::string path = options.records.empty() ? config->records : options.records;
+  std::string path =
+      options.records.empty() ? config->records : options.records;
 
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
   std::error_code error;
@@ -133,9 +134,9 @@ Result<Records> OpenRecords(const RecordOptions& options, Access access) {
                                    error);
     }
     if (error) {
-      return Status(StatusCode::kIoError,
-                    fmt::format("creating {}: {}", parent.string(),
-                                error.message()));
+      return Status(
+          StatusCode::kIoError,
+          fmt::format("creating {}: {}", parent.string(), error.message()));
     }
   }
   auto wait = std::chrono::milliseconds(

@@ -10,11 +10,11 @@
 #include <CLI/CLI.hpp>
 
 #include "core/barbican/connection.h"
-#include "core/config/config.h"
-#include "core/records/store.h"
 #include "core/base/exit_codes.h"
 #include "core/base/status.h"
+#include "core/config/config.h"
 #include "core/keystone/auth_config.h"
+#include "core/records/store.h"
 
 namespace siq::cli {
 

@@ -73,9 +73,9 @@ void PrintDeploymentList(const std::vector<records::Deployment>& deployments) {
                     std::to_string(deployment.secrets.size()),
                     next ? FormatIso8601(*next) : "-"});
   }
-  PrintTable({"vps", "organization", "environment", "state", "secrets",
-              "next due"},
-             rows);
+  PrintTable(
+      {"vps", "organization", "environment", "state", "secrets", "next due"},
+      rows);
 }
 
 }  // namespace siq::cli

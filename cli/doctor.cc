@@ -46,9 +46,9 @@ Status RoundTrip(barbican::Client& client, std::string& detail) {
   SecretBytes value = RandomBytes(32);
 
   barbican::SecretSpec spec;
-  spec.name = fmt::format("siq-doctor-{:x}", std::chrono::system_clock::now()
-                                                 .time_since_epoch()
-                                                 .count());
+  spec.name =
+      fmt::format("siq-doctor-{:x}",
+                  std::chrono::system_clock::now().time_since_epoch().count());
   auto ref = client.CreateSecret(spec, value);
   if (!ref.ok()) {
     return ref.status();
@@ -59,9 +59,9 @@ Status RoundTrip(barbican::Client& client, std::string& detail) {
     return read.status();
   }
   if (!read->Equals(value)) {
-    return Status(StatusCode::kServerError,
-                  fmt::format("secret {} came back with different bytes",
-                              ref->url()));
+    return Status(
+        StatusCode::kServerError,
+        fmt::format("secret {} came back with different bytes", ref->url()));
   }
   if (!deleted.ok()) {
     return deleted;
@@ -71,7 +71,8 @@ Status RoundTrip(barbican::Client& client, std::string& detail) {
   return OkStatus();
 }
 
-ExitCode RunDoctor(const GlobalOptions& options, OutputFormat format,
+ExitCode RunDoctor(const GlobalOptions& options,
+                   OutputFormat format,
                    bool round_trip) {
   auto connection = Connect(options);
   if (!connection.ok()) {
@@ -84,8 +85,8 @@ ExitCode RunDoctor(const GlobalOptions& options, OutputFormat format,
     Status status = session.Authenticate();
     if (status.ok()) {
       const keystone::TokenInfo& info = session.token_info();
-      detail = fmt::format("user {} ({}), project {}, roles {}",
-                           info.user_name, info.user_id,
+      detail = fmt::format("user {} ({}), project {}, roles {}", info.user_name,
+                           info.user_id,
                            info.project_name.empty() ? "-" : info.project_name,
                            fmt::join(info.roles, ","));
     }
@@ -113,23 +114,25 @@ ExitCode RunDoctor(const GlobalOptions& options, OutputFormat format,
     }
   }
   if (format == OutputFormat::kJson) {
-    nlohmann::json doc = {{"ok", worst.ok()}, {"checks", nlohmann::json::array()}};
+    nlohmann::json doc = {{"ok", worst.ok()},
+                          {"checks", nlohmann::json::array()}};
     for (const Check& check : checks) {
       doc["checks"].push_back(
           {{"check", check.name},
            {"ok", check.status.ok()},
-           {"detail", check.status.ok() ? check.detail
-                                        : check.status.message()},
+           {"detail",
+            check.status.ok() ? check.detail : check.status.message()},
            {"elapsed_ms", check.elapsed.count()}});
     }
     PrintJson(doc);
   } else {
     std::vector<Row> rows;
+    rows.reserve(checks.size());
     for (const Check& check : checks) {
-      rows.push_back({check.name, check.status.ok() ? "ok" : "FAILED",
-                      fmt::format("{} ms", check.elapsed.count()),
-                      check.status.ok() ? check.detail
-                                        : check.status.message()});
+      rows.push_back(
+          {check.name, check.status.ok() ? "ok" : "FAILED",
+           fmt::format("{} ms", check.elapsed.count()),
+           check.status.ok() ? check.detail : check.status.message()});
     }
     PrintTable({"check", "result", "time", "detail"}, rows);
   }

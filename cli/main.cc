@@ -2,6 +2,9 @@
 // line from the table of subcommands, runs the chosen one and returns its
 // exit code; everything else lives in the subcommands and the core.
 
+#include <cstdio>
+#include <exception>
+
 #include <CLI/CLI.hpp>
 
 #include "cli/app.h"
@@ -10,9 +13,9 @@
 #include "core/base/secret.h"
 #include "core/base/version.h"
 
-int main(int argc, char** argv) {
-  siq::InitSecureMemory();
+namespace {
 
+int Run(int argc, char** argv) {
   CLI::App app("siq: production secrets on OpenStack Barbican", "siq");
   app.set_version_flag("--version", siq::kVersion);
   app.require_subcommand(1);
@@ -33,4 +36,20 @@ int main(int argc, char** argv) {
   }
   siq::cli::ApplyVerbosity(options);
   return static_cast<int>(action());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  siq::InitSecureMemory();
+  // The core reports errors as values; an exception here is a bug (or
+  // memory exhaustion), and still deserves a message and the runtime code.
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& error) {
+    (void)std::fprintf(stderr, "siq: internal error: %s\n", error.what());
+  } catch (...) {
+    (void)std::fprintf(stderr, "siq: internal error\n");
+  }
+  return static_cast<int>(siq::ExitCode::kRuntime);
 }

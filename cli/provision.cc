@@ -52,10 +52,9 @@ struct Flags {
 
 void Print(const provision::Report& report, OutputFormat format) {
   if (format == OutputFormat::kJson) {
-    nlohmann::json doc = {
-        {"outcome", provision::OutcomeName(report.outcome)},
-        {"credential_written", report.credential_written},
-        {"calls", report.calls}};
+    nlohmann::json doc = {{"outcome", provision::OutcomeName(report.outcome)},
+                          {"credential_written", report.credential_written},
+                          {"calls", report.calls}};
     if (report.outcome != provision::Outcome::kPlanned ||
         !report.deployment.secrets.empty()) {
       doc["deployment"] = DeploymentJson(report.deployment);
@@ -119,7 +118,8 @@ ExitCode RunProvision(const GlobalOptions& options, const Flags& flags) {
     return Fail(request.status());
   }
   bool dry = flags.dry_run;
-  auto records = OpenRecords(flags.records, dry ? Access::kRead : Access::kWrite);
+  auto records =
+      OpenRecords(flags.records, dry ? Access::kRead : Access::kWrite);
   if (!records.ok()) {
     return Fail(records.status());
   }
@@ -134,9 +134,8 @@ ExitCode RunProvision(const GlobalOptions& options, const Flags& flags) {
   provision::Readers readers((*connection)->session().transport(),
                              (*connection)->session().config(),
                              records->config.readers);
-  provision::Provisioner provisioner((*connection)->barbican(),
-                                     *records->store, readers,
-                                     records->config.secret_kinds);
+  provision::Provisioner provisioner((*connection)->barbican(), *records->store,
+                                     readers, records->config.secret_kinds);
   auto report = provisioner.Run(
       *request, dry ? provision::DryRun::kYes : provision::DryRun::kNo);
   if (!report.ok()) {
@@ -184,8 +183,9 @@ void AddProvision(CLI::App& app, GlobalOptions& options, Action& action) {
                    "(clouds.yaml)")
       ->needs(create_reader)
       ->group("Command");
-  command->add_flag("--dry-run", flags->dry_run,
-                    "print the planned calls and make none")
+  command
+      ->add_flag("--dry-run", flags->dry_run,
+                 "print the planned calls and make none")
       ->group("Command");
   AddRecordOptions(*command, flags->records);
   AddOutputOption(*command, flags->format);

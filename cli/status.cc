@@ -81,9 +81,8 @@ void AddStatus(CLI::App& app, GlobalOptions& /*options*/, Action& action) {
   command->add_option("vps", flags->vps, "one VPS to show in full");
   AddRecordOptions(*command, flags->records);
   AddOutputOption(*command, flags->format);
-  command->callback([&action, flags] {
-    action = [flags] { return RunStatus(*flags); };
-  });
+  command->callback(
+      [&action, flags] { action = [flags] { return RunStatus(*flags); }; });
 }
 
 }  // namespace

@@ -91,8 +91,8 @@ Container ParseContainer(const json& doc) {
   container.created = JsonString(doc, "created");
   container.creator_id = JsonString(doc, "creator_id");
   for (const json& entry : doc.value("secret_refs", json::array())) {
-    container.secrets.push_back(
-        {JsonString(entry, "name"), SecretRef(JsonString(entry, "secret_ref"))});
+    container.secrets.push_back({JsonString(entry, "name"),
+                                 SecretRef(JsonString(entry, "secret_ref"))});
   }
   return container;
 }
@@ -114,8 +114,9 @@ Acl ParseAcl(const json& doc) {
 }
 
 json AclBody(const Acl& acl) {
-  return {{"read",
-           {{"users", acl.read_users}, {"project-access", acl.project_access}}}};
+  return {
+      {"read",
+       {{"users", acl.read_users}, {"project-access", acl.project_access}}}};
 }
 
 json ConsumerBody(const Consumer& consumer) {
@@ -252,8 +253,8 @@ Result<SecretMeta> Client::GetSecret(const SecretRef& ref) {
   // Accept must be exactly application/json: any other value on this path
   // is Barbican's legacy way to read the payload.
   std::string operation = fmt::format("reading secret {}", ref.url());
-  auto response = Send({.operation = operation,
-                        .path = fmt::format("/secrets/{}", ref.id())});
+  auto response = Send(
+      {.operation = operation, .path = fmt::format("/secrets/{}", ref.id())});
   if (!response.ok()) {
     return response.status();
   }
@@ -278,9 +279,8 @@ Result<SecretBytes> Client::GetPayload(const SecretRef& ref) {
       {.operation = fmt::format("reading the payload of secret {}", ref.url()),
        .path = fmt::format("/secrets/{}/payload", ref.id()),
        .sensitive = http::SensitiveBody::kYes,
-       .accept = type == meta->content_types.end()
-                     ? "application/octet-stream"
-                     : type->second});
+       .accept = type == meta->content_types.end() ? "application/octet-stream"
+                                                   : type->second});
   if (!response.ok()) {
     return response.status();
   }
@@ -295,7 +295,8 @@ Status Client::DeleteSecret(const SecretRef& ref) {
       .status();
 }
 
-Result<std::vector<SecretMeta>> Client::ListSecrets(const SecretFilter& filter) {
+Result<std::vector<SecretMeta>> Client::ListSecrets(
+    const SecretFilter& filter) {
   std::string query;
   if (!filter.name.empty()) {
     query += "&name=" + http::QueryEscape(filter.name);
@@ -309,12 +310,10 @@ Result<std::vector<SecretMeta>> Client::ListSecrets(const SecretFilter& filter) 
 
   std::vector<SecretMeta> secrets;
   for (int offset = 0;; offset += kPageSize) {
-    std::string operation =
-        fmt::format("listing secrets (offset {})", offset);
-    auto response =
-        Send({.operation = operation,
-              .path = fmt::format("/secrets?limit={}&offset={}{}", kPageSize,
-                                  offset, query)});
+    std::string operation = fmt::format("listing secrets (offset {})", offset);
+    auto response = Send({.operation = operation,
+                          .path = fmt::format("/secrets?limit={}&offset={}{}",
+                                              kPageSize, offset, query)});
     if (!response.ok()) {
       return response.status();
     }
@@ -348,9 +347,8 @@ Result<std::map<std::string, std::string>> Client::GetSecretMetadata(
     const SecretRef& ref) {
   std::string operation =
       fmt::format("reading the metadata of secret {}", ref.url());
-  auto response =
-      Send({.operation = operation,
-            .path = fmt::format("/secrets/{}/metadata", ref.id())});
+  auto response = Send({.operation = operation,
+                        .path = fmt::format("/secrets/{}/metadata", ref.id())});
   if (!response.ok()) {
     return response.status();
   }
@@ -369,7 +367,8 @@ Result<std::map<std::string, std::string>> Client::GetSecretMetadata(
 }
 
 Status Client::PutSecretMetadata(
-    const SecretRef& ref, const std::map<std::string, std::string>& metadata) {
+    const SecretRef& ref,
+    const std::map<std::string, std::string>& metadata) {
   return Send({.operation =
                    fmt::format("writing the metadata of secret {}", ref.url()),
                .method = http::Method::kPut,
@@ -405,8 +404,8 @@ Result<OrderRef> Client::CreateKeyOrder(const KeyOrderSpec& spec) {
 
 Result<Order> Client::GetOrder(const OrderRef& ref) {
   std::string operation = fmt::format("reading order {}", ref.url());
-  auto response = Send({.operation = operation,
-                        .path = fmt::format("/orders/{}", ref.id())});
+  auto response = Send(
+      {.operation = operation, .path = fmt::format("/orders/{}", ref.id())});
   if (!response.ok()) {
     return response.status();
   }
@@ -481,7 +480,8 @@ Result<std::vector<Order>> Client::ListOrders() {
 }
 
 Result<ContainerRef> Client::CreateContainer(
-    const std::string& name, const std::vector<ContainerEntry>& secrets) {
+    const std::string& name,
+    const std::vector<ContainerEntry>& secrets) {
   std::string operation = fmt::format("creating container {}", name);
   json refs = json::array();
   for (const ContainerEntry& entry : secrets) {
@@ -522,15 +522,15 @@ Result<Container> Client::GetContainer(const ContainerRef& ref) {
 }
 
 Result<std::vector<Container>> Client::ListContainers(const std::string& name) {
-  std::string query =
-      name.empty() ? "" : "&name=" + http::QueryEscape(name);
+  std::string query = name.empty() ? "" : "&name=" + http::QueryEscape(name);
   std::vector<Container> containers;
   for (int offset = 0;; offset += kPageSize) {
     std::string operation =
         fmt::format("listing containers (offset {})", offset);
-    auto response = Send({.operation = operation,
-                          .path = fmt::format("/containers?limit={}&offset={}{}",
-                                              kPageSize, offset, query)});
+    auto response =
+        Send({.operation = operation,
+              .path = fmt::format("/containers?limit={}&offset={}{}", kPageSize,
+                                  offset, query)});
     if (!response.ok()) {
       return response.status();
     }
@@ -561,12 +561,11 @@ Status Client::DeleteContainer(const ContainerRef& ref) {
 
 Status Client::AddContainerSecret(const ContainerRef& ref,
                                   const ContainerEntry& entry) {
-  return Send({.operation = fmt::format("adding {} to container {}",
-                                        entry.name, ref.url()),
+  return Send({.operation = fmt::format("adding {} to container {}", entry.name,
+                                        ref.url()),
                .method = http::Method::kPost,
                .path = fmt::format("/containers/{}/secrets", ref.id()),
-               .body = {{"name", entry.name},
-                        {"secret_ref", entry.ref.url()}},
+               .body = {{"name", entry.name}, {"secret_ref", entry.ref.url()}},
                .success = {201}})
       .status();
 }
@@ -577,14 +576,14 @@ Status Client::RemoveContainerSecret(const ContainerRef& ref,
                                         entry.name, ref.url()),
                .method = http::Method::kDelete,
                .path = fmt::format("/containers/{}/secrets", ref.id()),
-               .body = {{"name", entry.name},
-                        {"secret_ref", entry.ref.url()}},
+               .body = {{"name", entry.name}, {"secret_ref", entry.ref.url()}},
                .success = {204}})
       .status();
 }
 
 Result<Acl> Client::GetSecretAcl(const SecretRef& ref) {
-  std::string operation = fmt::format("reading the ACL of secret {}", ref.url());
+  std::string operation =
+      fmt::format("reading the ACL of secret {}", ref.url());
   auto response = Send({.operation = operation,
                         .path = fmt::format("/secrets/{}/acl", ref.id())});
   if (!response.ok()) {
@@ -646,8 +645,8 @@ Status Client::AddSecretConsumer(const SecretRef& ref,
 
 Status Client::RemoveSecretConsumer(const SecretRef& ref,
                                     const Consumer& consumer) {
-  return Send({.operation = fmt::format("removing a consumer of secret {}",
-                                        ref.url()),
+  return Send({.operation =
+                   fmt::format("removing a consumer of secret {}", ref.url()),
                .method = http::Method::kDelete,
                .path = fmt::format("/secrets/{}/consumers", ref.id()),
                .body = ConsumerBody(consumer),
@@ -656,7 +655,8 @@ Status Client::RemoveSecretConsumer(const SecretRef& ref,
       .status();
 }
 
-Result<std::vector<Consumer>> Client::ListSecretConsumers(const SecretRef& ref) {
+Result<std::vector<Consumer>> Client::ListSecretConsumers(
+    const SecretRef& ref) {
   std::vector<Consumer> consumers;
   for (int offset = 0;; offset += kPageSize) {
     std::string operation =

@@ -47,7 +47,8 @@ class Client {
   [[nodiscard]] Result<std::map<std::string, std::string>> GetSecretMetadata(
       const SecretRef& ref);
   [[nodiscard]] Status PutSecretMetadata(
-      const SecretRef& ref, const std::map<std::string, std::string>& metadata);
+      const SecretRef& ref,
+      const std::map<std::string, std::string>& metadata);
 
   // Orders.
   [[nodiscard]] Result<OrderRef> CreateKeyOrder(const KeyOrderSpec& spec);
@@ -62,7 +63,8 @@ class Client {
 
   // Generic containers.
   [[nodiscard]] Result<ContainerRef> CreateContainer(
-      const std::string& name, const std::vector<ContainerEntry>& secrets);
+      const std::string& name,
+      const std::vector<ContainerEntry>& secrets);
   [[nodiscard]] Result<Container> GetContainer(const ContainerRef& ref);
   // Containers named exactly `name` (or all when empty), every page.
   [[nodiscard]] Result<std::vector<Container>> ListContainers(
@@ -77,8 +79,7 @@ class Client {
   [[nodiscard]] Result<Acl> GetSecretAcl(const SecretRef& ref);
   [[nodiscard]] Status SetSecretAcl(const SecretRef& ref, const Acl& acl);
   [[nodiscard]] Result<Acl> GetContainerAcl(const ContainerRef& ref);
-  [[nodiscard]] Status SetContainerAcl(const ContainerRef& ref,
-                                       const Acl& acl);
+  [[nodiscard]] Status SetContainerAcl(const ContainerRef& ref, const Acl& acl);
 
   // Secret consumers (API 1.1).
   [[nodiscard]] Status AddSecretConsumer(const SecretRef& ref,

@@ -10,7 +10,8 @@ Connection::Connection(keystone::AuthConfig config,
     options.ca_bundle = config.cacert;
   }
   transport_ = std::make_unique<http::CurlTransport>(std::move(options));
-  session_ = std::make_unique<keystone::Session>(*transport_, std::move(config));
+  session_ =
+      std::make_unique<keystone::Session>(*transport_, std::move(config));
   client_ = std::make_unique<Client>(*session_);
 }
 

@@ -13,8 +13,8 @@ SecretBytes EncodeBase64(std::string_view bytes, Base64Alphabet alphabet) {
   SecretBytes out;
   // EVP_EncodeBlock writes 4 characters per 3 bytes and a NUL; encode in
   // chunks so that the scratch buffer stays small and is wiped.
-  constexpr size_t kChunk = 3 * 64;
-  unsigned char encoded[4 * 64 + 1];
+  constexpr size_t kChunk = size_t{3} * 64;
+  unsigned char encoded[kChunk / 3 * 4 + 1];
   for (size_t at = 0; at < bytes.size(); at += kChunk) {
     std::string_view chunk = bytes.substr(at, kChunk);
     int length = EVP_EncodeBlock(

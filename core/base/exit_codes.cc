@@ -4,7 +4,8 @@ namespace siq {
 
 ExitCode ExitCodeFor(const Status& status) {
   // A server's answer is a runtime matter even when it says "bad request".
-  if (status.http_status() != 0 && status.code() != StatusCode::kUnauthenticated) {
+  if (status.http_status() != 0 &&
+      status.code() != StatusCode::kUnauthenticated) {
     return ExitCode::kRuntime;
   }
   switch (status.code()) {

@@ -7,12 +7,12 @@
 namespace siq {
 
 void Failpoint(std::string_view name) {
-  static const std::string armed = [] {
+  static const std::string kArmed = [] {
     const char* value = std::getenv("SIQ_FAILPOINT");
     return std::string(value == nullptr ? "" : value);
   }();
-  if (!armed.empty() && armed == name) {
-    std::raise(SIGKILL);
+  if (!kArmed.empty() && kArmed == name) {
+    (void)std::raise(SIGKILL);
   }
 }
 

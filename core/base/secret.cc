@@ -52,6 +52,9 @@ void SecretBytes::Append(std::string_view bytes) {
     return;
   }
   Reserve(size_ + bytes.size());
+  if (data_ == nullptr) {
+    std::terminate();  // Reserve() has allocated or terminated already
+  }
   std::memcpy(data_ + size_, bytes.data(), bytes.size());
   size_ += bytes.size();
 }

@@ -72,9 +72,7 @@ class [[nodiscard]] Result {
 
   bool ok() const { return std::holds_alternative<T>(state_); }
   // The error, or an ok status when there is a value.
-  Status status() const {
-    return ok() ? Status() : std::get<Status>(state_);
-  }
+  Status status() const { return ok() ? Status() : std::get<Status>(state_); }
 
   // REQUIRES: ok()
   const T& value() const& { return std::get<T>(state_); }
@@ -92,10 +90,9 @@ class [[nodiscard]] Result {
 }  // namespace siq
 
 // Returns the status of `expr` from the enclosing function when it failed.
-#define SIQ_RETURN_IF_ERROR(expr)          \
-  do {                                     \
-    if (::siq::Status siq_status_ = (expr); \
-        !siq_status_.ok()) {               \
-      return siq_status_;                  \
-    }                                      \
+#define SIQ_RETURN_IF_ERROR(expr)                                \
+  do {                                                           \
+    if (::siq::Status siq_status_ = (expr); !siq_status_.ok()) { \
+      return siq_status_;                                        \
+    }                                                            \
   } while (0)

@@ -67,16 +67,16 @@ class Reader {
     }
     auto duration = ParseDuration(*text);
     if (!duration.ok()) {
-      return Error(node, fmt::format("{}: {}", field,
-                                     duration.status().message()));
+      return Error(node,
+                   fmt::format("{}: {}", field, duration.status().message()));
     }
     return *duration;
   }
 
   Result<SecretKind> Kind(const YAML::Node& node) const {
-    SIQ_RETURN_IF_ERROR(CheckKeys(node, {"kind", "bit_length", "algorithm",
-                                         "mode", "rotate_every",
-                                         "notify_before", "notify"}));
+    SIQ_RETURN_IF_ERROR(
+        CheckKeys(node, {"kind", "bit_length", "algorithm", "mode",
+                         "rotate_every", "notify_before", "notify"}));
     SecretKind kind;
     if (!node["kind"] || !node["rotate_every"]) {
       return Error(node, "a secret kind needs 'kind' and 'rotate_every'");
@@ -120,8 +120,8 @@ class Reader {
         if (!value.ok()) {
           return value.status();
         }
-        (std::string_view(field) == "algorithm" ? kind.algorithm
-                                                : kind.mode) = *value;
+        (std::string_view(field) == "algorithm" ? kind.algorithm : kind.mode) =
+            *value;
       }
     }
     if (node["notify"]) {
@@ -151,8 +151,8 @@ class Reader {
         return kind.status();
       }
       if (!seen.insert(kind->kind).second) {
-        return Error(entry, fmt::format("kind '{}' is listed twice",
-                                        kind->kind));
+        return Error(entry,
+                     fmt::format("kind '{}' is listed twice", kind->kind));
       }
       kinds.push_back(std::move(*kind));
     }
@@ -161,10 +161,9 @@ class Reader {
 
   Status Readers(const YAML::Node& node, ReaderSettings& readers) const {
     SIQ_RETURN_IF_ERROR(CheckKeys(node, {"domain", "project", "role"}));
-    for (auto [field, target] :
-         {std::pair{"domain", &readers.domain},
-          std::pair{"project", &readers.project},
-          std::pair{"role", &readers.role}}) {
+    for (auto [field, target] : {std::pair{"domain", &readers.domain},
+                                 std::pair{"project", &readers.project},
+                                 std::pair{"role", &readers.role}}) {
       if (node[field]) {
         auto value = String(node[field], field);
         if (!value.ok()) {
@@ -238,8 +237,8 @@ Result<Config> LoadConfig(const std::string& path) {
       config.records = *records;
     }
     if (root["secret_kinds"]) {
-      SIQ_RETURN_IF_ERROR(reader.Kinds(root["secret_kinds"],
-                                       config.secret_kinds));
+      SIQ_RETURN_IF_ERROR(
+          reader.Kinds(root["secret_kinds"], config.secret_kinds));
     }
     if (root["readers"]) {
       SIQ_RETURN_IF_ERROR(reader.Readers(root["readers"], config.readers));

@@ -17,7 +17,8 @@ namespace siq::keystone {
 namespace {
 
 // The clouds.yaml entry in use, with the file it came from for messages.
-struct Cloud {
+struct Cloud {  // NOLINT(bugprone-exception-escape): yaml-cpp nodes may throw
+                // when copied
   std::string path;
   YAML::Node entry;
 };
@@ -26,8 +27,8 @@ std::string Located(const std::string& path, const YAML::Mark& mark) {
   return fmt::format("{}:{}", path, mark.line + 1);
 }
 
-Result<std::optional<Cloud>> FindCloud(
-    const std::string& name, const std::vector<std::string>& paths) {
+Result<std::optional<Cloud>> FindCloud(const std::string& name,
+                                       const std::vector<std::string>& paths) {
   for (const std::string& path : paths) {
     std::error_code error;
     if (!std::filesystem::is_regular_file(path, error)) {
@@ -70,8 +71,10 @@ class Resolver {
   Resolver(const EnvLookup& env, const std::optional<Cloud>& cloud)
       : env_(env), cloud_(cloud) {}
 
-  Result<std::string> Get(const std::string& flag, std::string_view env_name,
-                          const char* cloud_key, bool in_auth = true) const {
+  Result<std::string> Get(const std::string& flag,
+                          std::string_view env_name,
+                          const char* cloud_key,
+                          bool in_auth = true) const {
     if (!flag.empty()) {
       return flag;
     }
@@ -81,8 +84,8 @@ class Resolver {
     if (!cloud_) {
       return std::string();
     }
-    YAML::Node node = in_auth ? cloud_->entry["auth"][cloud_key]
-                              : cloud_->entry[cloud_key];
+    YAML::Node node =
+        in_auth ? cloud_->entry["auth"][cloud_key] : cloud_->entry[cloud_key];
     if (!node) {
       return std::string();
     }
@@ -109,12 +112,14 @@ std::string NormalizeAuthUrl(std::string url) {
   return url;
 }
 
-Status Missing(std::string_view what, std::string_view flag,
-               std::string_view env_name, std::string_view cloud_key) {
+Status Missing(std::string_view what,
+               std::string_view flag,
+               std::string_view env_name,
+               std::string_view cloud_key) {
   return Status(
       StatusCode::kInvalidArgument,
-      fmt::format("no {}: set {}{}{}, or {} in a clouds.yaml entry", what,
-                  flag, flag.empty() ? "" : ", ", env_name, cloud_key));
+      fmt::format("no {}: set {}{}{}, or {} in a clouds.yaml entry", what, flag,
+                  flag.empty() ? "" : ", ", env_name, cloud_key));
 }
 
 Status CheckComplete(const AuthConfig& config) {
@@ -135,8 +140,7 @@ Status CheckComplete(const AuthConfig& config) {
        (config.username.empty() && config.user_id.empty()))) {
     return Missing("application credential id",
                    "--os-application-credential-id",
-                   "OS_APPLICATION_CREDENTIAL_ID",
-                   "application_credential_id");
+                   "OS_APPLICATION_CREDENTIAL_ID", "application_credential_id");
   }
   if (config.application_credential_secret.empty()) {
     return Missing("application credential secret", "",
@@ -210,7 +214,8 @@ std::vector<std::string> CloudsYamlPaths(const EnvLookup& env) {
 }
 
 Result<AuthConfig> LoadAuthConfig(
-    const AuthFlags& flags, const EnvLookup& env,
+    const AuthFlags& flags,
+    const EnvLookup& env,
     const std::vector<std::string>& clouds_paths) {
   std::optional<Cloud> cloud;
   std::string cloud_name = flags.os_cloud;
@@ -262,8 +267,8 @@ Result<AuthConfig> LoadAuthConfig(
        "SIQ_BARBICAN_ENDPOINT", "barbican_endpoint", false},
   };
   for (const Field& field : fields) {
-    auto value = r.Get(field.flag, field.env_name, field.cloud_key,
-                       field.in_auth);
+    auto value =
+        r.Get(field.flag, field.env_name, field.cloud_key, field.in_auth);
     if (!value.ok()) {
       return value.status();
     }
@@ -309,11 +314,11 @@ Result<AuthConfig> LoadAuthConfig(
   // reads it.
   if (cloud && cloud->entry["verify"] && cloud->entry["verify"].IsScalar() &&
       !cloud->entry["verify"].as<bool>(true)) {
-    return Status(StatusCode::kInvalidArgument,
-                  fmt::format("{}: 'verify: false' is refused: siq always "
-                              "verifies TLS; name a CA bundle with cacert",
-                              Located(cloud->path,
-                                      cloud->entry["verify"].Mark())));
+    return Status(
+        StatusCode::kInvalidArgument,
+        fmt::format("{}: 'verify: false' is refused: siq always "
+                    "verifies TLS; name a CA bundle with cacert",
+                    Located(cloud->path, cloud->entry["verify"].Mark())));
   }
   auto type = ParseAuthType(auth_type);
   if (!type.ok()) {
@@ -333,8 +338,7 @@ Result<AuthConfig> LoadAuthConfig(
 }
 
 void ScrubCredentialEnvironment() {
-  for (const char* name :
-       {"OS_PASSWORD", "OS_APPLICATION_CREDENTIAL_SECRET"}) {
+  for (const char* name : {"OS_PASSWORD", "OS_APPLICATION_CREDENTIAL_SECRET"}) {
     size_t name_length = std::strlen(name);
     for (char** entry = environ; entry != nullptr && *entry != nullptr;
          ++entry) {

@@ -87,7 +87,8 @@ std::vector<std::string> CloudsYamlPaths(const EnvLookup& env);
 // Merges flags, environment and the named clouds.yaml entry. Fails with
 // kInvalidArgument naming the missing setting, or the file and line of a
 // clouds.yaml problem. Reads files; no network.
-Result<AuthConfig> LoadAuthConfig(const AuthFlags& flags, const EnvLookup& env,
+Result<AuthConfig> LoadAuthConfig(const AuthFlags& flags,
+                                  const EnvLookup& env,
                                   const std::vector<std::string>& clouds_paths);
 
 // Overwrites the values of the environment variables that hold credentials

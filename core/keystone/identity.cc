@@ -97,11 +97,11 @@ Result<std::string> Identity::FindDomainId(std::string_view name) {
 
 Result<std::string> Identity::FindProjectId(std::string_view name,
                                             std::string_view domain_id) {
-  return FindId(fmt::format("finding project {}", name),
-                fmt::format("/projects?name={}&domain_id={}",
-                            http::QueryEscape(name),
-                            http::QueryEscape(domain_id)),
-                "projects");
+  return FindId(
+      fmt::format("finding project {}", name),
+      fmt::format("/projects?name={}&domain_id={}", http::QueryEscape(name),
+                  http::QueryEscape(domain_id)),
+      "projects");
 }
 
 Result<std::string> Identity::FindRoleId(std::string_view name) {
@@ -111,11 +111,11 @@ Result<std::string> Identity::FindRoleId(std::string_view name) {
 
 Result<std::string> Identity::FindUserId(std::string_view name,
                                          std::string_view domain_id) {
-  return FindId(fmt::format("finding user {}", name),
-                fmt::format("/users?name={}&domain_id={}",
-                            http::QueryEscape(name),
-                            http::QueryEscape(domain_id)),
-                "users");
+  return FindId(
+      fmt::format("finding user {}", name),
+      fmt::format("/users?name={}&domain_id={}", http::QueryEscape(name),
+                  http::QueryEscape(domain_id)),
+      "users");
 }
 
 Result<std::string> Identity::CreateUser(std::string_view name,
@@ -130,8 +130,8 @@ Result<std::string> Identity::CreateUser(std::string_view name,
   if (!project_id.empty()) {
     user["default_project_id"] = project_id;
   }
-  http::Request request = JsonRequest(
-      http::Method::kPost, session_.config().auth_url + "/users");
+  http::Request request =
+      JsonRequest(http::Method::kPost, session_.config().auth_url + "/users");
   request.body = DumpWithSecret(json{{"user", user}}, password);
   auto response = session_.Send(std::move(request));
   if (!response.ok()) {
@@ -191,19 +191,20 @@ Status Identity::GrantProjectRole(std::string_view project_id,
 }
 
 Result<ApplicationCredential> Identity::CreateApplicationCredential(
-    std::string_view name, std::string_view description) {
+    std::string_view name,
+    std::string_view description) {
   SIQ_RETURN_IF_ERROR(session_.EnsureAuthenticated());
   const TokenInfo& info = session_.token_info();
   std::string operation =
       fmt::format("creating application credential {}", name);
-  http::Request request = JsonRequest(
-      http::Method::kPost,
-      fmt::format("{}/users/{}/application_credentials",
-                  session_.config().auth_url, info.user_id));
-  request.body = SecretBytes(
-      json{{"application_credential",
-            {{"name", name}, {"description", description}}}}
-          .dump());
+  http::Request request =
+      JsonRequest(http::Method::kPost,
+                  fmt::format("{}/users/{}/application_credentials",
+                              session_.config().auth_url, info.user_id));
+  request.body =
+      SecretBytes(json{{"application_credential",
+                        {{"name", name}, {"description", description}}}}
+                      .dump());
   request.sensitive_body = http::SensitiveBody::kYes;
 
   auto response = session_.Send(std::move(request));
@@ -228,10 +229,9 @@ Result<ApplicationCredential> Identity::CreateApplicationCredential(
                   fmt::format("{}: unreadable answer", operation));
   }
   const json& credential = doc["application_credential"];
-  return ApplicationCredential{credential.value("id", ""),
-                               credential.value("name", ""),
-                               credential.value("project_id", ""),
-                               std::move(*secret)};
+  return ApplicationCredential{
+      credential.value("id", ""), credential.value("name", ""),
+      credential.value("project_id", ""), std::move(*secret)};
 }
 
 SecretBytes RandomPassword(size_t bytes) {

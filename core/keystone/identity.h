@@ -52,7 +52,8 @@ class Identity {
   // the session's project. The secret is read from the answer straight into
   // SecretBytes.
   [[nodiscard]] Result<ApplicationCredential> CreateApplicationCredential(
-      std::string_view name, std::string_view description);
+      std::string_view name,
+      std::string_view description);
   // Deletes one of the session's own user's application credentials.
   [[nodiscard]] Status DeleteApplicationCredential(std::string_view id);
 

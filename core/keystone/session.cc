@@ -20,14 +20,16 @@ using nlohmann::json;
 // so that a request never leaves with a token about to die in flight.
 constexpr std::chrono::seconds kRenewMargin{60};
 
-json NameOrId(const std::string& id, const std::string& name,
-              const std::string& domain_id, const std::string& domain_name) {
+json NameOrId(const std::string& id,
+              const std::string& name,
+              const std::string& domain_id,
+              const std::string& domain_name) {
   if (!id.empty()) {
     return {{"id", id}};
   }
   json out = {{"name", name}};
-  out["domain"] = domain_id.empty() ? json{{"name", domain_name}}
-                                    : json{{"id", domain_id}};
+  out["domain"] =
+      domain_id.empty() ? json{{"name", domain_name}} : json{{"id", domain_id}};
   return out;
 }
 
@@ -63,9 +65,8 @@ Result<TokenInfo> ParseToken(const std::string& body) {
       info.roles.push_back(role.at("name").get<std::string>());
     }
     for (const json& service : token.value("catalog", json::array())) {
-      CatalogEntry entry{service.at("type").get<std::string>(),
-                         service.value("name", ""),
-                         {}};
+      CatalogEntry entry{
+          service.at("type").get<std::string>(), service.value("name", ""), {}};
       for (const json& endpoint : service.at("endpoints")) {
         std::string region = endpoint.value("region_id", "");
         if (region.empty()) {
@@ -86,9 +87,9 @@ Result<TokenInfo> ParseToken(const std::string& body) {
     info.issued_at = *issued;
     info.expires_at = *expires;
   } catch (const json::exception& e) {
-    return Status(StatusCode::kServerError,
-                  fmt::format("Keystone answered an unreadable token: {}",
-                              e.what()));
+    return Status(
+        StatusCode::kServerError,
+        fmt::format("Keystone answered an unreadable token: {}", e.what()));
   }
   return info;
 }
@@ -102,8 +103,8 @@ SecretBytes TokenRequestBody(const AuthConfig& config) {
   json identity;
   const SecretBytes* secret = nullptr;
   if (config.auth_type == AuthType::kPassword) {
-    json user = NameOrId(config.user_id, config.username,
-                         config.user_domain_id, config.user_domain_name);
+    json user = NameOrId(config.user_id, config.username, config.user_domain_id,
+                         config.user_domain_name);
     user["password"] = kSecretPlaceholder;
     identity = {{"methods", {"password"}}, {"password", {{"user", user}}}};
     secret = &config.password;
@@ -178,8 +179,8 @@ bool Session::TokenIsFresh() const {
     return false;
   }
   auto life = info_.expires_at - info_.issued_at;
-  auto margin = std::min<std::chrono::system_clock::duration>(kRenewMargin,
-                                                              life / 5);
+  auto margin =
+      std::min<std::chrono::system_clock::duration>(kRenewMargin, life / 5);
   return clock_.Now() + margin < info_.expires_at;
 }
 
@@ -197,11 +198,10 @@ Result<http::Response> Session::Send(http::Request request) {
   request.token = &token_;
   auto response = transport_.Send(request);
 
-  bool repeatable =
-      request.repeatable == http::Repeatable::kYes ||
-      (request.repeatable == http::Repeatable::kByMethod &&
-       request.method != http::Method::kPost &&
-       request.method != http::Method::kPatch);
+  bool repeatable = request.repeatable == http::Repeatable::kYes ||
+                    (request.repeatable == http::Repeatable::kByMethod &&
+                     request.method != http::Method::kPost &&
+                     request.method != http::Method::kPatch);
   if (response.ok() && response->status == 401) {
     log::Get("keystone")->info("token rejected; authenticating again");
     Status renewed = Authenticate();

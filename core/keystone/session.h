@@ -49,7 +49,8 @@ struct TokenInfo {
 
 class Session {
  public:
-  Session(http::Transport& transport, AuthConfig config,
+  Session(http::Transport& transport,
+          AuthConfig config,
           Clock& clock = DefaultClock());
 
   // Gets a token now. Fails with kUnauthenticated when Keystone refuses the

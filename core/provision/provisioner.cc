@@ -123,10 +123,10 @@ class Provisioner::Job {
          "credential " + reader->credential.id);
     record_.reader_user_id = reader->user_id;
     SIQ_RETURN_IF_ERROR(Save());
-    SIQ_RETURN_IF_ERROR(WriteToFd(choice.credential_fd,
-                                  owner_.readers_.CloudsYaml(*reader))
-                            .WithContext("handing over the reader's "
-                                         "credential"));
+    SIQ_RETURN_IF_ERROR(
+        WriteToFd(choice.credential_fd, owner_.readers_.CloudsYaml(*reader))
+            .WithContext("handing over the reader's "
+                         "credential"));
     report_.credential_written = true;
     record_.reader_credential_id = reader->credential.id;
     return Save();
@@ -175,8 +175,8 @@ class Provisioner::Job {
   [[nodiscard]] Status EnsureContainer() {
     std::vector<ContainerEntry> entries;
     for (const config::SecretKind& kind : owner_.kinds_) {
-      entries.push_back({kind.kind,
-                         SecretRef(record_.secrets[kind.kind].current->ref)});
+      entries.push_back(
+          {kind.kind, SecretRef(record_.secrets[kind.kind].current->ref)});
     }
     std::optional<barbican::Container> container;
     if (!record_.container_ref.empty()) {
@@ -214,7 +214,8 @@ class Provisioner::Job {
     for (const ContainerEntry& entry : entries) {
       if (std::find(container->secrets.begin(), container->secrets.end(),
                     entry) == container->secrets.end()) {
-        SIQ_RETURN_IF_ERROR(barbican_.AddContainerSecret(container->ref, entry));
+        SIQ_RETURN_IF_ERROR(
+            barbican_.AddContainerSecret(container->ref, entry));
         Call("POST", "/v1/containers/{id}/secrets", entry.name);
       }
     }
@@ -289,7 +290,8 @@ class Provisioner::Job {
   }
 
   [[nodiscard]] Status Adopt(const config::SecretKind& kind,
-                             const SecretRef& secret, const OrderRef& order) {
+                             const SecretRef& secret,
+                             const OrderRef& order) {
     SecretSlot& slot = record_.secrets[kind.kind];
     TimePoint now = owner_.clock_.Now();
     slot.current = SecretVersion{
@@ -305,7 +307,8 @@ class Provisioner::Job {
     return barbican_.DeleteSecret(secret);
   }
 
-  void Call(std::string_view method, std::string_view path,
+  void Call(std::string_view method,
+            std::string_view path,
             std::string_view what) {
     report_.calls.push_back(fmt::format("{} {}  {}", method, path, what));
   }
@@ -321,8 +324,10 @@ class Provisioner::Job {
 };
 
 Provisioner::Provisioner(barbican::Client& barbican,
-                         records::RecordStore& store, Readers& readers,
-                         std::vector<config::SecretKind> kinds, Clock& clock)
+                         records::RecordStore& store,
+                         Readers& readers,
+                         std::vector<config::SecretKind> kinds,
+                         Clock& clock)
     : barbican_(barbican),
       store_(store),
       readers_(readers),

@@ -70,8 +70,10 @@ struct Report {
 
 class Provisioner {
  public:
-  Provisioner(barbican::Client& barbican, records::RecordStore& store,
-              Readers& readers, std::vector<config::SecretKind> kinds,
+  Provisioner(barbican::Client& barbican,
+              records::RecordStore& store,
+              Readers& readers,
+              std::vector<config::SecretKind> kinds,
               Clock& clock = DefaultClock());
 
   // Provisions `request.vps`, or with DryRun::kYes only says what it would

@@ -102,8 +102,8 @@ Result<NewReader> Readers::Create(std::string_view vps) {
   }
 
   SecretBytes password = keystone::RandomPassword();
-  auto user_id = identity.CreateUser(reader.user_name, domain_id_, project_id_,
-                                     password);
+  auto user_id =
+      identity.CreateUser(reader.user_name, domain_id_, project_id_, password);
   if (!user_id.ok()) {
     return user_id.status();
   }
@@ -141,18 +141,18 @@ Status Readers::Delete(const std::string& user_id) {
 
 SecretBytes Readers::CloudsYaml(const NewReader& reader) const {
   SecretBytes out;
-  out.Append(fmt::format(
-      "clouds:\n"
-      "  siq-reader:\n"
-      "    auth_type: v3applicationcredential\n"
-      "    region_name: \"{}\"\n"
-      "    interface: \"{}\"\n"
-      "    auth:\n"
-      "      auth_url: \"{}\"\n"
-      "      application_credential_id: \"{}\"\n"
-      "      application_credential_secret: \"",
-      caller_.region_name, caller_.interface, caller_.auth_url,
-      reader.credential.id));
+  out.Append(
+      fmt::format("clouds:\n"
+                  "  siq-reader:\n"
+                  "    auth_type: v3applicationcredential\n"
+                  "    region_name: \"{}\"\n"
+                  "    interface: \"{}\"\n"
+                  "    auth:\n"
+                  "      auth_url: \"{}\"\n"
+                  "      application_credential_id: \"{}\"\n"
+                  "      application_credential_secret: \"",
+                  caller_.region_name, caller_.interface, caller_.auth_url,
+                  reader.credential.id));
   // Keystone's secrets are URL-safe base64: nothing to escape in YAML.
   out.Append(reader.credential.secret.Reveal());
   out.Append("\"\n");

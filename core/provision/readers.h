@@ -33,7 +33,8 @@ struct NewReader {
 class Readers {
  public:
   // `transport` must outlive this object; `caller` is cloned.
-  Readers(http::Transport& transport, const keystone::AuthConfig& caller,
+  Readers(http::Transport& transport,
+          const keystone::AuthConfig& caller,
           config::ReaderSettings settings);
 
   // The user id for `id_or_name`: a 32-digit hex id is taken as it is, a

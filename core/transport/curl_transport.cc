@@ -79,7 +79,7 @@ class HeaderList {
  public:
   explicit HeaderList(const Request& request) {
     for (const auto& [name, value] : request.headers) {
-      lines_.push_back(name + ": " + value);
+      lines_.push_back(fmt::format("{}: {}", name, value));
     }
     if (request.token != nullptr) {
       token_line_.Append("X-Auth-Token: ");
@@ -224,10 +224,10 @@ Result<Response> CurlTransport::Send(const Request& request) {
       StatusCode code = attempt.code == CURLE_OPERATION_TIMEDOUT
                             ? StatusCode::kDeadlineExceeded
                             : StatusCode::kUnavailable;
-      return Status(code, fmt::format("{} {}{}: {} (after {} attempt{})",
-                                      method, EndpointOf(request.url), path,
-                                      attempt.error, attempts,
-                                      attempts == 1 ? "" : "s"));
+      return Status(code,
+                    fmt::format("{} {}{}: {} (after {} attempt{})", method,
+                                EndpointOf(request.url), path, attempt.error,
+                                attempts, attempts == 1 ? "" : "s"));
     }
 
     auto delay = BackoffDelay(options_.retry, attempts,

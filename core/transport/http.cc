@@ -48,8 +48,7 @@ std::string ServerMessage(const Response& response) {
   return "";
 }
 
-Status ErrorFromResponse(std::string_view operation,
-                         const Response& response) {
+Status ErrorFromResponse(std::string_view operation, const Response& response) {
   StatusCode code = StatusCode::kServerError;
   switch (response.status) {
     case 400:
@@ -106,8 +105,7 @@ std::string PathOf(std::string_view url) {
 std::string QueryEscape(std::string_view text) {
   std::string out;
   for (unsigned char c : text) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' ||
-        c == '~') {
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
       out += static_cast<char>(c);
     } else {
       out += fmt::format("%{:02X}", c);

@@ -20,8 +20,11 @@ bool IsRepeatable(Method method, Repeatable repeatable) {
 
 }  // namespace
 
-bool ShouldRetry(const RetryPolicy& policy, Method method,
-                 Repeatable repeatable, int attempts, Outcome outcome,
+bool ShouldRetry(const RetryPolicy& policy,
+                 Method method,
+                 Repeatable repeatable,
+                 int attempts,
+                 Outcome outcome,
                  int http_status) {
   if (attempts >= policy.max_attempts) {
     return false;
@@ -39,8 +42,10 @@ bool ShouldRetry(const RetryPolicy& policy, Method method,
 }
 
 std::chrono::milliseconds BackoffDelay(
-    const RetryPolicy& policy, int attempts,
-    std::optional<std::chrono::seconds> retry_after, std::mt19937_64& rng) {
+    const RetryPolicy& policy,
+    int attempts,
+    std::optional<std::chrono::seconds> retry_after,
+    std::mt19937_64& rng) {
   int doublings = std::clamp(attempts - 1, 0, 30);
   auto base = std::min(policy.initial_delay * (int64_t{1} << doublings),
                        policy.max_delay);
@@ -62,8 +67,7 @@ std::optional<std::chrono::seconds> RetryAfter(const Response& response) {
   int64_t seconds = 0;
   auto [end, error] =
       std::from_chars(text.data(), text.data() + text.size(), seconds);
-  if (error != std::errc() || end != text.data() + text.size() ||
-      seconds < 0) {
+  if (error != std::errc() || end != text.data() + text.size() || seconds < 0) {
     return std::nullopt;
   }
   return std::chrono::seconds(seconds);

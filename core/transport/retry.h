@@ -27,8 +27,11 @@ enum class Outcome {
 // A request that never left is always safe to resend; one that may have
 // reached the server is resent only when repeatable, and an answer only on
 // 429 or 503.
-bool ShouldRetry(const RetryPolicy& policy, Method method,
-                 Repeatable repeatable, int attempts, Outcome outcome,
+bool ShouldRetry(const RetryPolicy& policy,
+                 Method method,
+                 Repeatable repeatable,
+                 int attempts,
+                 Outcome outcome,
                  int http_status);
 
 // The wait before attempt `attempts + 1`: exponential from initial_delay,
@@ -36,8 +39,10 @@ bool ShouldRetry(const RetryPolicy& policy, Method method,
 // many clients do not retry in step. A server's Retry-After is honoured up
 // to max_delay.
 std::chrono::milliseconds BackoffDelay(
-    const RetryPolicy& policy, int attempts,
-    std::optional<std::chrono::seconds> retry_after, std::mt19937_64& rng);
+    const RetryPolicy& policy,
+    int attempts,
+    std::optional<std::chrono::seconds> retry_after,
+    std::mt19937_64& rng);
 
 // Retry-After in seconds from an answer, when present and numeric.
 std::optional<std::chrono::seconds> RetryAfter(const Response& response);

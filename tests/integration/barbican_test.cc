@@ -39,7 +39,8 @@ class BarbicanTest : public ::testing::Test {
 
   barbican::Client& client() { return deployer_.barbican; }
 
-  SecretRef Store(const std::string& name, std::string_view payload,
+  SecretRef Store(const std::string& name,
+                  std::string_view payload,
                   std::string content_type = "application/octet-stream") {
     SecretSpec spec{.name = name, .payload_content_type = content_type};
     auto ref = client().CreateSecret(spec, SecretBytes(payload));
@@ -84,7 +85,8 @@ TEST_P(PayloadTest, PayloadComesBackByteIdentical) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    AwkwardBytes, PayloadTest,
+    AwkwardBytes,
+    PayloadTest,
     ::testing::Values(std::string("trailing newline\n"),
                       std::string("trailing spaces   "),
                       std::string("nul\0inside", 10),
@@ -92,8 +94,7 @@ INSTANTIATE_TEST_SUITE_P(
                       std::string(4096, '\x01')));
 
 TEST_F(BarbicanTest, TextPayloadComesBackAsSent) {
-  SecretRef ref = Store(UniqueName("text"), "plain text value",
-                        "text/plain");
+  SecretRef ref = Store(UniqueName("text"), "plain text value", "text/plain");
 
   auto read = client().GetPayload(ref);
 
@@ -102,8 +103,8 @@ TEST_F(BarbicanTest, TextPayloadComesBackAsSent) {
 }
 
 TEST_F(BarbicanTest, DeletedSecretIsGone) {
-  auto ref = client().CreateSecret({.name = UniqueName("gone")},
-                                   SecretBytes("x"));
+  auto ref =
+      client().CreateSecret({.name = UniqueName("gone")}, SecretBytes("x"));
   ASSERT_TRUE(ref.ok());
 
   Status deleted = client().DeleteSecret(*ref);
@@ -169,9 +170,9 @@ TEST_F(BarbicanTest, SecretUserMetadataRoundTrips) {
 
   ASSERT_TRUE(put.ok()) << put.message();
   ASSERT_TRUE(got.ok()) << got.status().message();
-  EXPECT_EQ(*got, (std::map<std::string, std::string>{
-                      {"due", "2027-03-01T00:00:00Z"},
-                      {"siq-kind", "JWT_SECRET"}}));
+  EXPECT_EQ(*got,
+            (std::map<std::string, std::string>{{"due", "2027-03-01T00:00:00Z"},
+                                                {"siq-kind", "JWT_SECRET"}}));
 }
 
 TEST_F(BarbicanTest, KeyOrderGeneratesASecretServerSide) {
@@ -189,9 +190,8 @@ TEST_F(BarbicanTest, KeyOrderGeneratesASecretServerSide) {
   EXPECT_EQ(order->status, "ACTIVE");
   EXPECT_EQ(order->name, name);
   ASSERT_TRUE(listed.ok()) << listed.status().message();
-  EXPECT_TRUE(std::any_of(listed->begin(), listed->end(), [&](const auto& o) {
-    return o.ref == *order_ref;
-  }));
+  EXPECT_TRUE(std::any_of(listed->begin(), listed->end(),
+                          [&](const auto& o) { return o.ref == *order_ref; }));
   ASSERT_TRUE(meta.ok()) << meta.status().message();
   EXPECT_EQ(meta->name, name);
   EXPECT_EQ(meta->bit_length, 256);

@@ -93,7 +93,8 @@ TEST(CliTest, DoctorJsonReportsEachCheck) {
 }
 
 TEST(CliTest, WrongPasswordExitsWithTheAuthenticationCode) {
-  RunResult result = RunSiq({"doctor"}, {.env = {{"OS_PASSWORD", "wrong-password"}}});
+  RunResult result =
+      RunSiq({"doctor"}, {.env = {{"OS_PASSWORD", "wrong-password"}}});
 
   EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kAuthFailed));
   EXPECT_NE(result.err.find("HTTP 401"), std::string::npos) << result.err;
@@ -148,14 +149,14 @@ TEST(CliTest, DoctorAtDebugLevelPrintsNoPasswordOrToken) {
   auto project = identity.FindProjectId("siq", domain);
   auto role = identity.FindRoleId("creator");
   ASSERT_TRUE(project.ok() && role.ok()) << project.status().message();
-  auto user_id = identity.CreateUser(user, domain, *project,
-                                     SecretBytes(canary));
+  auto user_id =
+      identity.CreateUser(user, domain, *project, SecretBytes(canary));
   ASSERT_TRUE(user_id.ok()) << user_id.status().message();
   ASSERT_TRUE(identity.GrantProjectRole(*project, *user_id, *role).ok());
 
-  RunResult result = RunSiq({"-vv", "doctor", "--round-trip"},
-                            {.env = {{"OS_USERNAME", user},
-                                     {"OS_PASSWORD", canary}}});
+  RunResult result =
+      RunSiq({"-vv", "doctor", "--round-trip"},
+             {.env = {{"OS_USERNAME", user}, {"OS_PASSWORD", canary}}});
 
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(result.err.find("POST /v1/secrets 201"), std::string::npos)

@@ -32,8 +32,8 @@ TEST(KeystoneTest, PasswordAuthenticationGivesAProjectToken) {
 TEST(KeystoneTest, ApplicationCredentialAuthenticationWorks) {
   Connected deployer(DeployerConfig());
   keystone::Identity identity(deployer.session);
-  auto credential = identity.CreateApplicationCredential(
-      UniqueName("siq-test"), "integration test");
+  auto credential = identity.CreateApplicationCredential(UniqueName("siq-test"),
+                                                         "integration test");
   ASSERT_TRUE(credential.ok()) << credential.status().message();
   keystone::AuthConfig config = DeployerConfig();
   config.auth_type = keystone::AuthType::kApplicationCredential;
@@ -83,8 +83,8 @@ TEST(KeystoneTest, ShortLivedTokensAreRenewedDuringALongRun) {
   int calls = 0;
   while (std::chrono::system_clock::now() < stop) {
     auto listed = deployer.barbican.ListSecrets({.name = "no-such-secret"});
-    ASSERT_TRUE(listed.ok()) << "call " << calls << ": "
-                             << listed.status().message();
+    ASSERT_TRUE(listed.ok())
+        << "call " << calls << ": " << listed.status().message();
     ++calls;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }

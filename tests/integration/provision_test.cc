@@ -30,8 +30,9 @@ using barbican::ContainerRef;
 using barbican::SecretRef;
 
 const std::vector<std::string> kKinds = {
-    "API_KEY_PRIMARY", "API_KEY_SECONDARY", "DB_PASSWORD",   "ENCRYPTION_KEY",
-    "JWT_REFRESH_SECRET", "JWT_SECRET",     "SESSION_SECRET"};
+    "API_KEY_PRIMARY", "API_KEY_SECONDARY",  "DB_PASSWORD",
+    "ENCRYPTION_KEY",  "JWT_REFRESH_SECRET", "JWT_SECRET",
+    "SESSION_SECRET"};
 
 class ProvisionTest : public ::testing::Test {
  protected:
@@ -50,15 +51,16 @@ class ProvisionTest : public ::testing::Test {
   }
 
   // `siq provision` for `vps` with a new reader credential in `fd3`.
-  RunResult ProvisionCreatingReader(const std::string& vps,
-                                    const std::string& fd3,
-                                    std::vector<std::string> extra = {},
-                                    std::map<std::string, std::string> env =
-                                        {}) {
+  RunResult ProvisionCreatingReader(
+      const std::string& vps,
+      const std::string& fd3,
+      std::vector<std::string> extra = {},
+      std::map<std::string, std::string> env = {}) {
     std::vector<std::string> args = {
-        "provision", "--vps",          vps,  "--org",
-        "org-test",  "--records",      records_, "--create-reader",
-        "--reader-credential-fd", "3", "--output", "json"};
+        "provision", "--vps",           vps,
+        "--org",     "org-test",        "--records",
+        records_,    "--create-reader", "--reader-credential-fd",
+        "3",         "--output",        "json"};
     args.insert(args.end(), extra.begin(), extra.end());
     RunResult result =
         RunSiq(args, RunOptions{.env = std::move(env), .fd3_path = fd3});
@@ -70,8 +72,7 @@ class ProvisionTest : public ::testing::Test {
     auto id = records::VpsId::Parse(vps);
     auto record = store.Load(*id);
     EXPECT_TRUE(record.ok() && record->has_value()) << "no record of " << vps;
-    return record.ok() && *record ? **record
-                                  : records::Deployment{.vps = *id};
+    return record.ok() && *record ? **record : records::Deployment{.vps = *id};
   }
 
   // Barbican's own view: every secret whose name starts with the VPS id.
@@ -152,8 +153,8 @@ TEST_F(ProvisionTest, ProvisionsAVpsEndToEnd) {
     EXPECT_EQ(*acl, expected) << kind;
     EXPECT_GT(slot.due_at, slot.current->created_at) << kind;
   }
-  auto acl = deployer_.barbican.GetContainerAcl(
-      ContainerRef(record.container_ref));
+  auto acl =
+      deployer_.barbican.GetContainerAcl(ContainerRef(record.container_ref));
   ASSERT_TRUE(acl.ok());
   EXPECT_EQ(*acl, expected);
   struct stat info {};
@@ -172,7 +173,8 @@ TEST_F(ProvisionTest, ReaderReadsItsOwnSecretsAndNotAnotherVps) {
   Forget(b.reader_user_id);
 
   Connected reader_a(ReaderFromCloudsYaml(dir_ + "/a.yaml"));
-  auto container = reader_a.barbican.GetContainer(ContainerRef(a.container_ref));
+  auto container =
+      reader_a.barbican.GetContainer(ContainerRef(a.container_ref));
   auto own = reader_a.barbican.GetPayload(
       SecretRef(a.secrets.at("JWT_SECRET").current->ref));
   auto other = reader_a.barbican.GetPayload(
@@ -225,15 +227,14 @@ TEST_F(ProvisionTest, RecordFileHoldsNoPayloadInAnyEncoding) {
   }
 }
 
-class ProvisionCrashTest
-    : public ProvisionTest,
-      public ::testing::WithParamInterface<const char*> {};
+class ProvisionCrashTest : public ProvisionTest,
+                           public ::testing::WithParamInterface<const char*> {};
 
 TEST_P(ProvisionCrashTest, RerunAfterSigkillConverges) {
   std::string vps = UniqueName("vps-crash");
 
-  RunResult killed = ProvisionCreatingReader(
-      vps, dir_ + "/first.yaml", {}, {{"SIQ_FAILPOINT", GetParam()}});
+  RunResult killed = ProvisionCreatingReader(vps, dir_ + "/first.yaml", {},
+                                             {{"SIQ_FAILPOINT", GetParam()}});
   RunResult rerun = ProvisionCreatingReader(vps, dir_ + "/second.yaml");
 
   EXPECT_EQ(killed.exit_code, 128 + SIGKILL) << killed.err;
@@ -252,7 +253,8 @@ TEST_P(ProvisionCrashTest, RerunAfterSigkillConverges) {
   EXPECT_TRUE(payload.ok()) << payload.status().message();
 }
 
-INSTANTIATE_TEST_SUITE_P(EachStep, ProvisionCrashTest,
+INSTANTIATE_TEST_SUITE_P(EachStep,
+                         ProvisionCrashTest,
                          ::testing::Values("provision.after-reader",
                                            "provision.order-unrecorded",
                                            "provision.after-first-secret",
@@ -354,8 +356,8 @@ class ProvisionBadInputTest : public ProvisionTest {
 };
 
 TEST_F(ProvisionBadInputTest, MissingVpsIsAUsageError) {
-  RunResult result = RunSiq({"provision", "--org", "o", "--records", records_,
-                             "--reader-user", "x"});
+  RunResult result = RunSiq(
+      {"provision", "--org", "o", "--records", records_, "--reader-user", "x"});
 
   EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kUsage));
   EXPECT_NE(result.err.find("--vps"), std::string::npos) << result.err;
@@ -422,8 +424,8 @@ TEST_F(ProvisionBadInputTest, UnreachableEndpointLeavesTheRecordAlone) {
 
 TEST_F(ProvisionBadInputTest, OtherOrganisationIsAConflict) {
   RunResult result =
-      RunSiq({"provision", "--vps", vps_, "--org", "someone-else",
-              "--records", records_, "--reader-user", "x"});
+      RunSiq({"provision", "--vps", vps_, "--org", "someone-else", "--records",
+              records_, "--reader-user", "x"});
 
   EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kRuntime));
   EXPECT_NE(result.err.find("org-test"), std::string::npos) << result.err;

@@ -32,8 +32,7 @@ keystone::AuthConfig MustLoad(const keystone::AuthFlags& flags,
   auto config =
       keystone::LoadAuthConfig(flags, env, keystone::CloudsYamlPaths(env));
   if (!config.ok()) {
-    ADD_FAILURE() << "the local stack's settings: "
-                  << config.status().message()
+    ADD_FAILURE() << "the local stack's settings: " << config.status().message()
                   << " (run: eval \"$(scripts/dev-stack.sh env)\")";
     return {};
   }
@@ -127,11 +126,10 @@ RecordingTransport::RecordingTransport() : real_(http::TransportOptions{}) {}
 Result<http::Response> RecordingTransport::Send(const http::Request& request) {
   auto response = real_.Send(request);
   if (response.ok()) {
-    exchanges_.push_back(
-        {request.method, request.url, response->status,
-         request.sensitive_body == http::SensitiveBody::kYes
-             ? std::string(response->secret_body.Reveal())
-             : response->body});
+    exchanges_.push_back({request.method, request.url, response->status,
+                          request.sensitive_body == http::SensitiveBody::kYes
+                              ? std::string(response->secret_body.Reveal())
+                              : response->body});
   }
   return response;
 }

@@ -14,7 +14,6 @@
 #include "core/base/status.h"
 #include "core/keystone/auth_config.h"
 #include "core/keystone/session.h"
-
 #include "tests/unit/fake_transport.h"
 
 namespace siq::barbican {

@@ -12,7 +12,6 @@
 #include "core/base/status.h"
 #include "core/keystone/auth_config.h"
 #include "core/transport/http.h"
-
 #include "tests/unit/fake_transport.h"
 
 namespace siq::keystone {
