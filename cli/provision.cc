@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -23,6 +25,8 @@ container are made private, with the VPS's reader alone on their read ACLs.
 The deployment record (references and dates only) is written before and
 after every step, so running the same command again after any failure
 finishes the job without duplicates; on a complete VPS it changes nothing.
+One provisioning of a VPS runs at a time; another waits up to --lock-wait
+seconds, then exits with code 6.
 
 --create-reader makes a Keystone user for the VPS and an application
 credential for it, written as clouds.yaml to the file descriptor given with
@@ -129,6 +133,20 @@ ExitCode RunProvision(const GlobalOptions& options, const Flags& flags) {
   }
   if (request->region.empty()) {
     request->region = (*connection)->session().config().region_name;
+  }
+
+  // One provisioning per VPS at a time: two pipelines racing on one VPS
+  // would both order its secrets.
+  std::optional<records::FileLock> vps_lock;
+  if (!dry) {
+    auto lock = records->store->LockFor(
+        fmt::format(".{}.lock", request->vps.str()),
+        std::chrono::milliseconds(
+            static_cast<int64_t>(flags.records.lock_wait_seconds * 1000)));
+    if (!lock.ok()) {
+      return Fail(lock.status());
+    }
+    vps_lock = std::move(*lock);
   }
 
   provision::Readers readers((*connection)->session().transport(),

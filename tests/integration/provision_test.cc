@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -300,6 +301,39 @@ TEST_F(ProvisionTest, SecondRunOnACompleteVpsMakesNoWriteCalls) {
   }
   EXPECT_EQ(ReadFile(records_), before);
   EXPECT_EQ(ReadFile(dir_ + "/again.yaml"), "") << "no second credential";
+}
+
+TEST_F(ProvisionTest, HeldRecordLockGivesTheLockedExitCode) {
+  std::string first = UniqueName("vps-l");
+  ASSERT_EQ(ProvisionCreatingReader(first, dir_ + "/r.yaml").exit_code, 0);
+  Forget(Record(first).reader_user_id);
+  std::string before = ReadFile(records_);
+  auto held = records::AcquireFileLock(records_ + ".lock", {});
+  ASSERT_TRUE(held.ok()) << held.status().message();
+
+  RunResult result =
+      RunSiq({"provision", "--vps", UniqueName("vps-l"), "--org", "o",
+              "--records", records_, "--reader-user",
+              "0123456789abcdef0123456789abcdef", "--lock-wait", "1"});
+
+  EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kLocked));
+  EXPECT_NE(result.err.find(records_), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("locked"), std::string::npos) << result.err;
+  EXPECT_EQ(ReadFile(records_), before);
+}
+
+TEST_F(ProvisionTest, LockOfAKilledSiqDoesNotBlockTheNextRun) {
+  std::string vps = UniqueName("vps-k");
+
+  // Killed while it holds the per-VPS lock and has written its intent.
+  RunResult killed = ProvisionCreatingReader(
+      vps, dir_ + "/1.yaml", {}, {{"SIQ_FAILPOINT", "provision.after-reader"}});
+  RunResult next =
+      ProvisionCreatingReader(vps, dir_ + "/2.yaml", {"--lock-wait", "0"});
+
+  EXPECT_EQ(killed.exit_code, 128 + SIGKILL);
+  EXPECT_EQ(next.exit_code, 0) << next.err;
+  Forget(Record(vps).reader_user_id);
 }
 
 TEST_F(ProvisionTest, DryRunPlansWithoutAnyCall) {
