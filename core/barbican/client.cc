@@ -207,6 +207,15 @@ Result<http::Response> Client::Send(Call call) {
   return response;
 }
 
+Result<json> Client::SendForJson(Call call) {
+  std::string operation = call.operation;
+  auto response = Send(std::move(call));
+  if (!response.ok()) {
+    return response.status();
+  }
+  return ParseBody(operation, *response);
+}
+
 Result<SecretRef> Client::CreateSecret(const SecretSpec& spec,
                                        const SecretBytes& payload) {
   json body = {{"name", spec.name},
@@ -232,17 +241,12 @@ Result<SecretRef> Client::CreateSecret(const SecretSpec& spec,
   if (!spec.expiration.empty()) {
     body["expiration"] = spec.expiration;
   }
-  Call call{.operation = fmt::format("creating secret {}", spec.name),
-            .method = http::Method::kPost,
-            .path = "/secrets",
-            .secret_body = DumpWithSecret(body, encoded),
-            .success = {201}};
-  std::string operation = call.operation;
-  auto response = Send(std::move(call));
-  if (!response.ok()) {
-    return response.status();
-  }
-  auto doc = ParseBody(operation, *response);
+  auto doc =
+      SendForJson({.operation = fmt::format("creating secret {}", spec.name),
+                   .method = http::Method::kPost,
+                   .path = "/secrets",
+                   .secret_body = DumpWithSecret(body, encoded),
+                   .success = {201}});
   if (!doc.ok()) {
     return doc.status();
   }
@@ -253,12 +257,8 @@ Result<SecretMeta> Client::GetSecret(const SecretRef& ref) {
   // Accept must be exactly application/json: any other value on this path
   // is Barbican's legacy way to read the payload.
   std::string operation = fmt::format("reading secret {}", ref.url());
-  auto response = Send(
+  auto doc = SendForJson(
       {.operation = operation, .path = fmt::format("/secrets/{}", ref.id())});
-  if (!response.ok()) {
-    return response.status();
-  }
-  auto doc = ParseBody(operation, *response);
   if (!doc.ok()) {
     return doc.status();
   }
@@ -311,13 +311,9 @@ Result<std::vector<SecretMeta>> Client::ListSecrets(
   std::vector<SecretMeta> secrets;
   for (int offset = 0;; offset += kPageSize) {
     std::string operation = fmt::format("listing secrets (offset {})", offset);
-    auto response = Send({.operation = operation,
-                          .path = fmt::format("/secrets?limit={}&offset={}{}",
-                                              kPageSize, offset, query)});
-    if (!response.ok()) {
-      return response.status();
-    }
-    auto doc = ParseBody(operation, *response);
+    auto doc = SendForJson({.operation = operation,
+                            .path = fmt::format("/secrets?limit={}&offset={}{}",
+                                                kPageSize, offset, query)});
     if (!doc.ok()) {
       return doc.status();
     }
@@ -347,12 +343,9 @@ Result<std::map<std::string, std::string>> Client::GetSecretMetadata(
     const SecretRef& ref) {
   std::string operation =
       fmt::format("reading the metadata of secret {}", ref.url());
-  auto response = Send({.operation = operation,
-                        .path = fmt::format("/secrets/{}/metadata", ref.id())});
-  if (!response.ok()) {
-    return response.status();
-  }
-  auto doc = ParseBody(operation, *response);
+  auto doc =
+      SendForJson({.operation = operation,
+                   .path = fmt::format("/secrets/{}/metadata", ref.id())});
   if (!doc.ok()) {
     return doc.status();
   }
@@ -387,15 +380,11 @@ Result<OrderRef> Client::CreateKeyOrder(const KeyOrderSpec& spec) {
   if (!spec.mode.empty()) {
     meta["mode"] = spec.mode;
   }
-  auto response = Send({.operation = operation,
-                        .method = http::Method::kPost,
-                        .path = "/orders",
-                        .body = {{"type", "key"}, {"meta", meta}},
-                        .success = {202}});
-  if (!response.ok()) {
-    return response.status();
-  }
-  auto doc = ParseBody(operation, *response);
+  auto doc = SendForJson({.operation = operation,
+                          .method = http::Method::kPost,
+                          .path = "/orders",
+                          .body = {{"type", "key"}, {"meta", meta}},
+                          .success = {202}});
   if (!doc.ok()) {
     return doc.status();
   }
@@ -404,12 +393,8 @@ Result<OrderRef> Client::CreateKeyOrder(const KeyOrderSpec& spec) {
 
 Result<Order> Client::GetOrder(const OrderRef& ref) {
   std::string operation = fmt::format("reading order {}", ref.url());
-  auto response = Send(
+  auto doc = SendForJson(
       {.operation = operation, .path = fmt::format("/orders/{}", ref.id())});
-  if (!response.ok()) {
-    return response.status();
-  }
-  auto doc = ParseBody(operation, *response);
   if (!doc.ok()) {
     return doc.status();
   }
@@ -459,13 +444,9 @@ Result<std::vector<Order>> Client::ListOrders() {
   std::vector<Order> orders;
   for (int offset = 0;; offset += kPageSize) {
     std::string operation = fmt::format("listing orders (offset {})", offset);
-    auto response = Send(
+    auto doc = SendForJson(
         {.operation = operation,
          .path = fmt::format("/orders?limit={}&offset={}", kPageSize, offset)});
-    if (!response.ok()) {
-      return response.status();
-    }
-    auto doc = ParseBody(operation, *response);
     if (!doc.ok()) {
       return doc.status();
     }
@@ -487,16 +468,12 @@ Result<ContainerRef> Client::CreateContainer(
   for (const ContainerEntry& entry : secrets) {
     refs.push_back({{"name", entry.name}, {"secret_ref", entry.ref.url()}});
   }
-  auto response = Send(
+  auto doc = SendForJson(
       {.operation = operation,
        .method = http::Method::kPost,
        .path = "/containers",
        .body = {{"type", "generic"}, {"name", name}, {"secret_refs", refs}},
        .success = {201}});
-  if (!response.ok()) {
-    return response.status();
-  }
-  auto doc = ParseBody(operation, *response);
   if (!doc.ok()) {
     return doc.status();
   }
@@ -505,12 +482,8 @@ Result<ContainerRef> Client::CreateContainer(
 
 Result<Container> Client::GetContainer(const ContainerRef& ref) {
   std::string operation = fmt::format("reading container {}", ref.url());
-  auto response = Send({.operation = operation,
-                        .path = fmt::format("/containers/{}", ref.id())});
-  if (!response.ok()) {
-    return response.status();
-  }
-  auto doc = ParseBody(operation, *response);
+  auto doc = SendForJson({.operation = operation,
+                          .path = fmt::format("/containers/{}", ref.id())});
   if (!doc.ok()) {
     return doc.status();
   }
@@ -527,14 +500,10 @@ Result<std::vector<Container>> Client::ListContainers(const std::string& name) {
   for (int offset = 0;; offset += kPageSize) {
     std::string operation =
         fmt::format("listing containers (offset {})", offset);
-    auto response =
-        Send({.operation = operation,
-              .path = fmt::format("/containers?limit={}&offset={}{}", kPageSize,
-                                  offset, query)});
-    if (!response.ok()) {
-      return response.status();
-    }
-    auto doc = ParseBody(operation, *response);
+    auto doc =
+        SendForJson({.operation = operation,
+                     .path = fmt::format("/containers?limit={}&offset={}{}",
+                                         kPageSize, offset, query)});
     if (!doc.ok()) {
       return doc.status();
     }
@@ -584,12 +553,8 @@ Status Client::RemoveContainerSecret(const ContainerRef& ref,
 Result<Acl> Client::GetSecretAcl(const SecretRef& ref) {
   std::string operation =
       fmt::format("reading the ACL of secret {}", ref.url());
-  auto response = Send({.operation = operation,
-                        .path = fmt::format("/secrets/{}/acl", ref.id())});
-  if (!response.ok()) {
-    return response.status();
-  }
-  auto doc = ParseBody(operation, *response);
+  auto doc = SendForJson({.operation = operation,
+                          .path = fmt::format("/secrets/{}/acl", ref.id())});
   if (!doc.ok()) {
     return doc.status();
   }
@@ -609,12 +574,8 @@ Status Client::SetSecretAcl(const SecretRef& ref, const Acl& acl) {
 Result<Acl> Client::GetContainerAcl(const ContainerRef& ref) {
   std::string operation =
       fmt::format("reading the ACL of container {}", ref.url());
-  auto response = Send({.operation = operation,
-                        .path = fmt::format("/containers/{}/acl", ref.id())});
-  if (!response.ok()) {
-    return response.status();
-  }
-  auto doc = ParseBody(operation, *response);
+  auto doc = SendForJson({.operation = operation,
+                          .path = fmt::format("/containers/{}/acl", ref.id())});
   if (!doc.ok()) {
     return doc.status();
   }
@@ -661,15 +622,11 @@ Result<std::vector<Consumer>> Client::ListSecretConsumers(
   for (int offset = 0;; offset += kPageSize) {
     std::string operation =
         fmt::format("listing the consumers of secret {}", ref.url());
-    auto response =
-        Send({.operation = operation,
-              .path = fmt::format("/secrets/{}/consumers?limit={}&offset={}",
-                                  ref.id(), kPageSize, offset),
-              .consumers_api = true});
-    if (!response.ok()) {
-      return response.status();
-    }
-    auto doc = ParseBody(operation, *response);
+    auto doc = SendForJson(
+        {.operation = operation,
+         .path = fmt::format("/secrets/{}/consumers?limit={}&offset={}",
+                             ref.id(), kPageSize, offset),
+         .consumers_api = true});
     if (!doc.ok()) {
       return doc.status();
     }

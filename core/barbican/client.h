@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "core/barbican/types.h"
 #include "core/base/clock.h"
 #include "core/base/secret.h"
@@ -93,6 +95,8 @@ class Client {
   struct Call;
   [[nodiscard]] Result<std::string> Url(std::string_view path);
   [[nodiscard]] Result<http::Response> Send(Call call);
+  // Send(), then the answer's body as a JSON object.
+  [[nodiscard]] Result<nlohmann::json> SendForJson(Call call);
 
   keystone::Session& session_;
   Clock& clock_;
