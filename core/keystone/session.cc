@@ -10,6 +10,7 @@
 
 #include "core/base/log.h"
 #include "core/base/secret_json.h"
+#include "core/transport/retry.h"
 
 namespace siq::keystone {
 namespace {
@@ -198,14 +199,11 @@ Result<http::Response> Session::Send(http::Request request) {
   request.token = &token_;
   auto response = transport_.Send(request);
 
-  bool repeatable = request.repeatable == http::Repeatable::kYes ||
-                    (request.repeatable == http::Repeatable::kByMethod &&
-                     request.method != http::Method::kPost &&
-                     request.method != http::Method::kPatch);
   if (response.ok() && response->status == 401) {
     log::Get("keystone")->info("token rejected; authenticating again");
     Status renewed = Authenticate();
-    if (renewed.ok() && repeatable) {
+    if (renewed.ok() &&
+        http::IsRepeatable(request.method, request.repeatable)) {
       response = transport_.Send(request);
     }
   }

@@ -4,7 +4,6 @@
 #include <charconv>
 
 namespace siq::http {
-namespace {
 
 bool IsRepeatable(Method method, Repeatable repeatable) {
   switch (repeatable) {
@@ -17,8 +16,6 @@ bool IsRepeatable(Method method, Repeatable repeatable) {
   }
   return false;
 }
-
-}  // namespace
 
 bool ShouldRetry(const RetryPolicy& policy,
                  Method method,

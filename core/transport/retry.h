@@ -23,6 +23,10 @@ enum class Outcome {
   kInterrupted,   // the connection broke or timed out after sending
 };
 
+// Whether a request may be sent twice: kByMethod makes GET, HEAD, PUT and
+// DELETE repeatable and POST and PATCH not.
+bool IsRepeatable(Method method, Repeatable repeatable);
+
 // True when the request should be sent again after `attempts` tries.
 // A request that never left is always safe to resend; one that may have
 // reached the server is resent only when repeatable, and an answer only on
