@@ -303,6 +303,33 @@ TEST_F(ProvisionTest, SecondRunOnACompleteVpsMakesNoWriteCalls) {
   EXPECT_EQ(ReadFile(dir_ + "/again.yaml"), "") << "no second credential";
 }
 
+TEST_F(ProvisionTest, ConfigCatalogDecidesTheKinds) {
+  std::string vps = UniqueName("vps-catalog");
+  std::string config = dir_ + "/siq.yaml";
+  std::ofstream(config) << "secret_kinds:\n"
+                           "  - kind: SHORT_KEY\n"
+                           "    rotate_every: 90s\n"
+                           "  - kind: BIG_KEY\n"
+                           "    rotate_every: 2h\n"
+                           "    bit_length: 512\n";
+
+  RunResult result =
+      ProvisionCreatingReader(vps, dir_ + "/r.yaml", {"--config", config});
+
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  records::Deployment record = Record(vps);
+  Forget(record.reader_user_id);
+  ASSERT_EQ(record.secrets.size(), 2u);
+  const auto& short_key = record.secrets.at("SHORT_KEY");
+  EXPECT_EQ(short_key.due_at - short_key.current->created_at,
+            std::chrono::seconds(90));
+  EXPECT_EQ(SecretsOf(vps).size(), 2u);
+  auto big = deployer_.barbican.GetSecret(
+      SecretRef(record.secrets.at("BIG_KEY").current->ref));
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ(big->bit_length, 512);
+}
+
 TEST_F(ProvisionTest, HeldRecordLockGivesTheLockedExitCode) {
   std::string first = UniqueName("vps-l");
   ASSERT_EQ(ProvisionCreatingReader(first, dir_ + "/r.yaml").exit_code, 0);

@@ -1,0 +1,137 @@
+#include "core/config/config.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace siq::config {
+namespace {
+
+using std::chrono::days;
+using std::chrono::hours;
+using std::chrono::seconds;
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  ConfigTest()
+      : path_(::testing::TempDir() + "siq-config-" + std::to_string(getpid()) +
+              ".yaml") {}
+  ~ConfigTest() override { std::filesystem::remove(path_); }
+
+  Result<Config> Load(const std::string& yaml) {
+    std::ofstream(path_) << yaml;
+    return LoadConfig(path_);
+  }
+
+  std::string path_;
+};
+
+TEST_F(ConfigTest, NoFileGivesTheStandardsCatalog) {
+  auto config = LoadConfig("");
+
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->records, "/var/lib/siq/deployments.json");
+  ASSERT_EQ(config->secret_kinds.size(), 7u);
+  const SecretKind& jwt = config->secret_kinds[0];
+  EXPECT_EQ(jwt.kind, "JWT_SECRET");
+  EXPECT_EQ(jwt.rotate_every, days(90));
+  EXPECT_EQ(jwt.notify_before, days(7));
+  EXPECT_EQ(jwt.notify, std::vector<std::string>{"admins"});
+  EXPECT_EQ(jwt.bit_length, 256);
+  EXPECT_EQ(config->secret_kinds[2].kind, "ENCRYPTION_KEY");
+  EXPECT_EQ(config->secret_kinds[2].rotate_every, days(180));
+  EXPECT_EQ(config->secret_kinds[3].notify_before, seconds(0));
+  EXPECT_EQ(config->secret_kinds[5].rotate_every, days(30));
+}
+
+TEST_F(ConfigTest, FileReplacesTheCatalogAndKeepsOtherDefaults) {
+  auto config = Load(R"(
+records: /tmp/records.json
+secret_kinds:
+  - kind: JWT_SECRET
+    rotate_every: 90s
+    notify_before: 30s
+    notify: [admins, ops]
+  - kind: DB_PASSWORD
+    rotate_every: 2h
+    bit_length: 512
+readers:
+  role: custom-reader
+)");
+
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->path, path_);
+  EXPECT_EQ(config->records, "/tmp/records.json");
+  ASSERT_EQ(config->secret_kinds.size(), 2u);
+  EXPECT_EQ(config->secret_kinds[0].rotate_every, seconds(90));
+  EXPECT_EQ(config->secret_kinds[0].notify_before, seconds(30));
+  EXPECT_EQ(config->secret_kinds[0].notify,
+            (std::vector<std::string>{"admins", "ops"}));
+  EXPECT_EQ(config->secret_kinds[1].rotate_every, hours(2));
+  EXPECT_EQ(config->secret_kinds[1].bit_length, 512);
+  EXPECT_EQ(config->readers.role, "custom-reader");
+  EXPECT_EQ(config->readers.domain, "siq-readers");
+}
+
+struct BadConfig {
+  const char* yaml;
+  int line;
+  const char* says;
+};
+
+class BadConfigTest : public ConfigTest,
+                      public ::testing::WithParamInterface<BadConfig> {};
+
+TEST_P(BadConfigTest, ErrorNamesTheFileAndLine) {
+  auto config = Load(GetParam().yaml);
+
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);
+  std::string where = path_ + ":" + std::to_string(GetParam().line) + ":";
+  EXPECT_EQ(config.status().message().rfind(where, 0), 0u)
+      << config.status().message();
+  EXPECT_NE(config.status().message().find(GetParam().says), std::string::npos)
+      << config.status().message();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EachMistake,
+    BadConfigTest,
+    ::testing::Values(
+        BadConfig{"records: x\nrecrods: y\n", 2, "unknown key 'recrods'"},
+        BadConfig{"secret_kinds:\n  - kind: A\n    rotate_every: 90\n", 3,
+                  "rotate_every"},
+        BadConfig{"secret_kinds:\n  - kind: A\n    rotate_every: 1w\n", 3,
+                  "'1w'"},
+        BadConfig{"secret_kinds:\n  - kind: A\n    rotate_every: 1d\n"
+                  "  - kind: A\n    rotate_every: 2d\n",
+                  4, "listed twice"},
+        BadConfig{"secret_kinds:\n  - kind: jwt\n    rotate_every: 1d\n", 2,
+                  "upper-case"},
+        BadConfig{"secret_kinds:\n  - kind: A\n", 2, "rotate_every"},
+        BadConfig{"secret_kinds:\n  - kind: A\n    rotate_every: 1d\n"
+                  "    bit_length: 100\n",
+                  4, "multiple of 8"},
+        BadConfig{"secret_kinds: []\n", 1, "non-empty"},
+        BadConfig{"readers:\n  domian: x\n", 2, "unknown key 'domian'"},
+        BadConfig{"records: [a, b\n", 2, ""}));
+
+TEST_F(ConfigTest, MissingFileIsAnIoError) {
+  auto config = LoadConfig(path_ + ".absent");
+
+  EXPECT_EQ(config.status().code(), StatusCode::kIoError);
+  EXPECT_NE(config.status().message().find(path_ + ".absent"),
+            std::string::npos);
+}
+
+TEST(SecretNameTest, JoinsVpsAndKind) {
+  EXPECT_EQ(SecretName("vps-1", "JWT_SECRET"), "vps-1_JWT_SECRET");
+}
+
+}  // namespace
+}  // namespace siq::config
