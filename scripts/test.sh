@@ -4,13 +4,14 @@
 # integration tests with ctest, and stops the stack again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root="$PWD"
 
 scripts/install-deps.sh
 scripts/build.sh
 scripts/lint.sh
 
 scripts/dev-stack.sh up
-trap 'scripts/dev-stack.sh down' EXIT
+trap '"$root/scripts/dev-stack.sh" down' EXIT
 eval "$(scripts/dev-stack.sh env)"
 
 cd "${SIQ_BUILD_DIR:-build}"
