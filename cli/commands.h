@@ -5,15 +5,16 @@
 
 #include "cli/app.h"
 #include "cli/doctor.h"
+#include "cli/policy.h"
 #include "cli/provision.h"
+#include "cli/run.h"
 #include "cli/status.h"
 
 namespace siq::cli {
 
-inline const std::array<const Command*, 3> kCommands = {
-    &kProvisionCommand,
-    &kStatusCommand,
-    &kDoctorCommand,
+inline const std::array<const Command*, 5> kCommands = {
+    &kProvisionCommand, &kRunCommand,    &kStatusCommand,
+    &kPolicyCommand,    &kDoctorCommand,
 };
 
 }  // namespace siq::cli

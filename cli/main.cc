@@ -2,8 +2,10 @@
 // line from the table of subcommands, runs the chosen one and returns its
 // exit code; everything else lives in the subcommands and the core.
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
+#include <system_error>
 
 #include <CLI/CLI.hpp>
 
@@ -42,10 +44,21 @@ int Run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   siq::InitSecureMemory();
+  // A closed pipe is an error to report (EPIPE), not a silent death.
+  std::signal(SIGPIPE, SIG_IGN);
   // The core reports errors as values; an exception here is a bug (or
   // memory exhaustion), and still deserves a message and the runtime code.
   try {
-    return Run(argc, argv);
+    int code = Run(argc, argv);
+    if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+      (void)std::fprintf(stderr, "siq: error: writing to stdout failed\n");
+      return static_cast<int>(siq::ExitCode::kRuntime);
+    }
+    return code;
+  } catch (const std::system_error& error) {
+    // fmt reports a failed write to stdout this way.
+    (void)std::fprintf(stderr, "siq: error: writing output: %s\n",
+                       error.what());
   } catch (const std::exception& error) {
     (void)std::fprintf(stderr, "siq: internal error: %s\n", error.what());
   } catch (...) {

@@ -81,6 +81,37 @@ void Print(const provision::Report& report, OutputFormat format) {
   }
 }
 
+// The credential must be able to leave through the descriptor before anything
+// is created: checked now, not found out after the reader exists.
+Status CheckCredentialFd(int fd) {
+  if (fd < 0) {
+    return Status(StatusCode::kInvalidArgument,
+                  "--create-reader needs --reader-credential-fd N: the "
+                  "credential is handed over only through a file descriptor");
+  }
+  if (fd <= 2) {
+    return Status(StatusCode::kInvalidArgument,
+                  fmt::format("--reader-credential-fd {}: stdin, stdout and "
+                              "stderr are refused; the credential is never "
+                              "printed",
+                              fd));
+  }
+  int flags = fcntl(fd, F_GETFL);
+  if (flags == -1) {
+    return Status(StatusCode::kInvalidArgument,
+                  fmt::format("--reader-credential-fd {}: not an open file "
+                              "descriptor",
+                              fd));
+  }
+  if ((flags & O_ACCMODE) == O_RDONLY) {
+    return Status(StatusCode::kInvalidArgument,
+                  fmt::format("--reader-credential-fd {}: open for reading "
+                              "only",
+                              fd));
+  }
+  return OkStatus();
+}
+
 Result<provision::Request> MakeRequest(const Flags& flags) {
   auto vps = records::VpsId::Parse(flags.vps);
   if (!vps.ok()) {
@@ -91,17 +122,8 @@ Result<provision::Request> MakeRequest(const Flags& flags) {
                              .environment = flags.environment,
                              .region = flags.region};
   if (flags.create_reader) {
-    if (flags.credential_fd < 0) {
-      return Status(StatusCode::kInvalidArgument,
-                    "--create-reader needs --reader-credential-fd: the "
-                    "credential is handed over only through a file "
-                    "descriptor");
-    }
-    if (fcntl(flags.credential_fd, F_GETFD) == -1) {
-      return Status(StatusCode::kInvalidArgument,
-                    fmt::format("--reader-credential-fd {}: not an open file "
-                                "descriptor",
-                                flags.credential_fd));
+    if (!flags.dry_run) {
+      SIQ_RETURN_IF_ERROR(CheckCredentialFd(flags.credential_fd));
     }
     request.reader = {.mode = provision::ReaderChoice::Mode::kCreate,
                       .credential_fd = flags.credential_fd};
@@ -127,7 +149,13 @@ ExitCode RunProvision(const GlobalOptions& options, const Flags& flags) {
   if (!records.ok()) {
     return Fail(records.status());
   }
-  auto connection = Connect(options);
+  // A dry run plans from the record alone: it needs no credentials, and
+  // the connection it is given never sends a request.
+  auto connection =
+      dry ? Result<std::unique_ptr<barbican::Connection>>(
+                std::make_unique<barbican::Connection>(
+                    keystone::AuthConfig{}, http::TransportOptions{}))
+          : Connect(options);
   if (!connection.ok()) {
     return Fail(connection.status());
   }

@@ -74,9 +74,8 @@ class Reader {
   }
 
   Result<SecretKind> Kind(const YAML::Node& node) const {
-    SIQ_RETURN_IF_ERROR(
-        CheckKeys(node, {"kind", "bit_length", "algorithm", "mode",
-                         "rotate_every", "notify_before", "notify"}));
+    SIQ_RETURN_IF_ERROR(CheckKeys(node, {"kind", "bit_length", "rotate_every",
+                                         "notify_before", "notify"}));
     SecretKind kind;
     if (!node["kind"] || !node["rotate_every"]) {
       return Error(node, "a secret kind needs 'kind' and 'rotate_every'");
@@ -102,27 +101,22 @@ class Reader {
       if (!before.ok()) {
         return before.status();
       }
+      if (*before >= kind.rotate_every) {
+        return Error(node["notify_before"],
+                     "notify_before must be shorter than rotate_every");
+      }
       kind.notify_before = *before;
     }
     if (node["bit_length"]) {
       int bits = 0;
+      // Barbican's key orders make AES keys of these sizes.
       if (!node["bit_length"].IsScalar() ||
-          !YAML::convert<int>::decode(node["bit_length"], bits) || bits < 8 ||
-          bits % 8 != 0) {
+          !YAML::convert<int>::decode(node["bit_length"], bits) ||
+          (bits != 128 && bits != 192 && bits != 256)) {
         return Error(node["bit_length"],
-                     "bit_length must be a positive multiple of 8");
+                     "bit_length must be 128, 192 or 256 (AES key sizes)");
       }
       kind.bit_length = bits;
-    }
-    for (const char* field : {"algorithm", "mode"}) {
-      if (node[field]) {
-        auto value = String(node[field], field);
-        if (!value.ok()) {
-          return value.status();
-        }
-        (std::string_view(field) == "algorithm" ? kind.algorithm : kind.mode) =
-            *value;
-      }
     }
     if (node["notify"]) {
       if (!node["notify"].IsSequence()) {
@@ -210,9 +204,13 @@ Result<Config> LoadConfig(const std::string& path) {
   }
   config.path = path;
   std::error_code error;
-  if (!std::filesystem::is_regular_file(path, error)) {
-    return Status(StatusCode::kIoError,
+  if (!std::filesystem::exists(path, error)) {
+    return Status(StatusCode::kInvalidArgument,
                   fmt::format("{}: no such config file", path));
+  }
+  if (!std::filesystem::is_regular_file(path, error)) {
+    return Status(StatusCode::kInvalidArgument,
+                  fmt::format("{}: not a regular file", path));
   }
 
   YAML::Node root;
@@ -227,14 +225,21 @@ Result<Config> LoadConfig(const std::string& path) {
   }
   Reader reader(path);
   try {
-    SIQ_RETURN_IF_ERROR(
-        reader.CheckKeys(root, {"records", "secret_kinds", "readers"}));
+    SIQ_RETURN_IF_ERROR(reader.CheckKeys(
+        root, {"records", "secret_kinds", "readers", "policies"}));
     if (root["records"]) {
       auto records = reader.String(root["records"], "records");
       if (!records.ok()) {
         return records.status();
       }
       config.records = *records;
+    }
+    if (root["policies"]) {
+      auto policies = reader.String(root["policies"], "policies");
+      if (!policies.ok()) {
+        return policies.status();
+      }
+      config.policies = *policies;
     }
     if (root["secret_kinds"]) {
       SIQ_RETURN_IF_ERROR(

@@ -17,8 +17,8 @@ namespace siq::config {
 
 // One of the secrets every VPS has.
 struct SecretKind {
-  std::string kind;  // JWT_SECRET; also the name in the VPS container
-  int bit_length = 256;
+  std::string kind;      // JWT_SECRET; also the name in the VPS container
+  int bit_length = 256;  // an AES key: 128, 192 or 256
   std::string algorithm = "aes";
   std::string mode = "cbc";
   std::chrono::seconds rotate_every{0};
@@ -39,6 +39,8 @@ struct ReaderSettings {
 struct Config {
   std::string path;  // the file it came from, or "" for the defaults
   std::string records = "/var/lib/siq/deployments.json";
+  // The directory of IAM policies and the role table (`siq policy`).
+  std::string policies = "/usr/share/siq/policies";
   std::vector<SecretKind> secret_kinds;
   ReaderSettings readers;
 };
@@ -48,7 +50,7 @@ std::vector<SecretKind> DefaultSecretKinds();
 
 // The defaults, or the file at `path` over them when `path` is not empty.
 // Fails with kInvalidArgument naming the file and line of an unknown key, a
-// bad value or a duplicate kind; kIoError when the file cannot be read.
+// bad value or a duplicate kind, and when the file does not exist.
 [[nodiscard]] Result<Config> LoadConfig(const std::string& path);
 
 // The Barbican secret name of `kind` for a VPS: "<vps>_<KIND>".

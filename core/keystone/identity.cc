@@ -118,6 +118,34 @@ Result<std::string> Identity::FindUserId(std::string_view name,
       "users");
 }
 
+Result<std::string> Identity::CheckUserInDomain(std::string_view user_id,
+                                                std::string_view domain_id) {
+  std::string operation = fmt::format("reading user {}", user_id);
+  auto response = session_.Send(JsonRequest(
+      http::Method::kGet,
+      fmt::format("{}/users/{}", session_.config().auth_url, user_id)));
+  if (!response.ok()) {
+    return response.status().WithContext(operation);
+  }
+  // Keystone answers 403 for a user outside the caller's domain.
+  if (response->status == 404 || response->status == 403) {
+    return Status(
+        StatusCode::kNotFound,
+        fmt::format("{}: no such user in domain {}", operation, domain_id));
+  }
+  if (!response->IsSuccess()) {
+    return http::ErrorFromResponse(operation, *response);
+  }
+  json doc = json::parse(response->body, nullptr, false);
+  if (!doc.is_object() || !doc["user"].is_object() ||
+      doc["user"].value("domain_id", "") != domain_id) {
+    return Status(
+        StatusCode::kNotFound,
+        fmt::format("{}: no such user in domain {}", operation, domain_id));
+  }
+  return std::string(user_id);
+}
+
 Result<std::string> Identity::CreateUser(std::string_view name,
                                          std::string_view domain_id,
                                          std::string_view project_id,

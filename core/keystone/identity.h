@@ -36,6 +36,11 @@ class Identity {
   [[nodiscard]] Result<std::string> FindRoleId(std::string_view name);
   [[nodiscard]] Result<std::string> FindUserId(std::string_view name,
                                                std::string_view domain_id);
+  // `user_id` itself when that user exists in `domain_id`; kNotFound when
+  // it does not, or lives in another domain.
+  [[nodiscard]] Result<std::string> CheckUserInDomain(
+      std::string_view user_id,
+      std::string_view domain_id);
 
   // Creates an enabled user and returns its id; kConflict if the name is
   // taken in that domain.

@@ -21,6 +21,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/policy/policy.h"
 
@@ -30,8 +31,8 @@ struct Request {
   std::string role;
   Action action = Action::kGet;
   Resource resource = Resource::kSecrets;
-  std::string name;                          // empty: no name known
-  std::map<std::string, std::string> vars;   // "vps_id" -> "vps-1"
+  std::string name;                         // empty: no name known
+  std::map<std::string, std::string> vars;  // "vps_id" -> "vps-1"
 };
 
 // The rule that decided: its policy, its index in the policy's rules
@@ -63,9 +64,14 @@ enum class Verdict {
 
 struct Summary {
   Verdict verdict = Verdict::kDeny;
-  // For kConditional: the conditions of the allows, "name_prefix ${vps_id}_",
-  // and of the denies that could still apply ("unless ...").
-  std::string conditions;
+  // For kConditional: the conditions of the allows that need them
+  // ("name_prefix ${vps_id}_"; empty when an allow has none), and of the
+  // denies that could still apply.
+  std::vector<std::string> allow_if;
+  std::vector<std::string> deny_if;
+
+  // "if name_prefix ${vps_id}_", "unless ...", or "" for kAllow and kDeny.
+  std::string Text() const;
 };
 
 [[nodiscard]] Summary Summarize(const PolicySet& set,

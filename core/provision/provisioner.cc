@@ -29,6 +29,36 @@ bool HasSecret(const SecretSlot& slot) {
   return slot.current && !slot.current->ref.empty();
 }
 
+// A request that contradicts the record cannot be settled by running again:
+// it is refused as bad input, naming the field.
+Status CheckConsistent(const Deployment& record, const Request& request) {
+  auto differs = [&](const char* field, const std::string& recorded,
+                     const std::string& asked) {
+    return Status(StatusCode::kInvalidArgument,
+                  fmt::format("{} is recorded with {} '{}', not '{}'",
+                              record.vps.str(), field, recorded, asked));
+  };
+  if (record.organization != request.organization) {
+    return differs("organisation", record.organization, request.organization);
+  }
+  if (record.environment != request.environment) {
+    return differs("environment", record.environment, request.environment);
+  }
+  if (!request.region.empty() && record.region != request.region) {
+    return differs("region", record.region, request.region);
+  }
+  const ReaderChoice& reader = request.reader;
+  if (record.state == records::kStateComplete) {
+    std::string asked = reader.mode == ReaderChoice::Mode::kCreate
+                            ? Readers::UserName(record.vps.str())
+                            : reader.user;
+    if (asked != record.reader_user_name && asked != record.reader_user_id) {
+      return differs("reader", record.reader_user_name, asked);
+    }
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 std::string_view OutcomeName(Outcome outcome) {
@@ -339,11 +369,8 @@ Result<Report> Provisioner::Run(const Request& request, DryRun dry_run) {
   if (!existing.ok()) {
     return existing.status();
   }
-  if (*existing && (*existing)->organization != request.organization) {
-    return Status(StatusCode::kConflict,
-                  fmt::format("{} is recorded for organisation {}, not {}",
-                              request.vps.str(), (*existing)->organization,
-                              request.organization));
+  if (*existing) {
+    SIQ_RETURN_IF_ERROR(CheckConsistent(**existing, request));
   }
   Report report{.deployment = Deployment{.vps = request.vps}};
   Job job(*this, request, report);

@@ -77,8 +77,10 @@ class Provisioner {
               Clock& clock = DefaultClock());
 
   // Provisions `request.vps`, or with DryRun::kYes only says what it would
-  // do, from the record alone (no network call). Fails with kConflict when
-  // the VPS is recorded for another organisation, and with the first error
+  // do, from the record alone (no network call). Fails with
+  // kInvalidArgument when the request contradicts the record (another
+  // organisation, environment, region, or for a complete VPS another
+  // reader), and with the first error
   // of a step otherwise; the record then shows how far it got, and running
   // again continues from there.
   [[nodiscard]] Result<Report> Run(const Request& request, DryRun dry_run);

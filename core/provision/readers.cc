@@ -71,12 +71,11 @@ Status Readers::EnsureIds() {
 }
 
 Result<std::string> Readers::Resolve(const std::string& id_or_name) {
-  if (LooksLikeId(id_or_name)) {
-    return id_or_name;
-  }
   SIQ_RETURN_IF_ERROR(EnsureIds());
   keystone::Identity identity(*manager_);
-  auto id = identity.FindUserId(id_or_name, domain_id_);
+  auto id = LooksLikeId(id_or_name)
+                ? identity.CheckUserInDomain(id_or_name, domain_id_)
+                : identity.FindUserId(id_or_name, domain_id_);
   if (!id.ok() && id.status().code() == StatusCode::kNotFound) {
     return Status(StatusCode::kInvalidArgument,
                   fmt::format("reader user '{}' not found in domain {}",

@@ -37,8 +37,9 @@ class Readers {
           const keystone::AuthConfig& caller,
           config::ReaderSettings settings);
 
-  // The user id for `id_or_name`: a 32-digit hex id is taken as it is, a
-  // name is looked up in the readers' domain.
+  // The user id for `id_or_name`, a user of the readers' domain: a 32-digit
+  // hex id is checked, a name looked up. kInvalidArgument when there is no
+  // such user there.
   [[nodiscard]] Result<std::string> Resolve(const std::string& id_or_name);
 
   // The user name siq gives the reader of `vps`.

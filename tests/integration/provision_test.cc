@@ -309,9 +309,9 @@ TEST_F(ProvisionTest, ConfigCatalogDecidesTheKinds) {
   std::ofstream(config) << "secret_kinds:\n"
                            "  - kind: SHORT_KEY\n"
                            "    rotate_every: 90s\n"
-                           "  - kind: BIG_KEY\n"
+                           "  - kind: SMALL_KEY\n"
                            "    rotate_every: 2h\n"
-                           "    bit_length: 512\n";
+                           "    bit_length: 128\n";
 
   RunResult result =
       ProvisionCreatingReader(vps, dir_ + "/r.yaml", {"--config", config});
@@ -324,10 +324,10 @@ TEST_F(ProvisionTest, ConfigCatalogDecidesTheKinds) {
   EXPECT_EQ(short_key.due_at - short_key.current->created_at,
             std::chrono::seconds(90));
   EXPECT_EQ(SecretsOf(vps).size(), 2u);
-  auto big = deployer_.barbican.GetSecret(
-      SecretRef(record.secrets.at("BIG_KEY").current->ref));
-  ASSERT_TRUE(big.ok());
-  EXPECT_EQ(big->bit_length, 512);
+  auto small = deployer_.barbican.GetSecret(
+      SecretRef(record.secrets.at("SMALL_KEY").current->ref));
+  ASSERT_TRUE(small.ok());
+  EXPECT_EQ(small->bit_length, 128);
 }
 
 TEST_F(ProvisionTest, HeldRecordLockGivesTheLockedExitCode) {

@@ -59,7 +59,7 @@ secret_kinds:
     notify: [admins, ops]
   - kind: DB_PASSWORD
     rotate_every: 2h
-    bit_length: 512
+    bit_length: 128
 readers:
   role: custom-reader
 )");
@@ -73,7 +73,7 @@ readers:
   EXPECT_EQ(config->secret_kinds[0].notify,
             (std::vector<std::string>{"admins", "ops"}));
   EXPECT_EQ(config->secret_kinds[1].rotate_every, hours(2));
-  EXPECT_EQ(config->secret_kinds[1].bit_length, 512);
+  EXPECT_EQ(config->secret_kinds[1].bit_length, 128);
   EXPECT_EQ(config->readers.role, "custom-reader");
   EXPECT_EQ(config->readers.domain, "siq-readers");
 }
@@ -116,15 +116,21 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"secret_kinds:\n  - kind: A\n", 2, "rotate_every"},
         BadConfig{"secret_kinds:\n  - kind: A\n    rotate_every: 1d\n"
                   "    bit_length: 100\n",
-                  4, "multiple of 8"},
+                  4, "128, 192 or 256"},
+        BadConfig{"secret_kinds:\n  - kind: A\n    rotate_every: 1d\n"
+                  "    notify_before: 2d\n",
+                  4, "shorter than rotate_every"},
+        BadConfig{"secret_kinds:\n  - kind: A\n    rotate_every: 1d\n"
+                  "    algorithm: rot13\n",
+                  4, "unknown key 'algorithm'"},
         BadConfig{"secret_kinds: []\n", 1, "non-empty"},
         BadConfig{"readers:\n  domian: x\n", 2, "unknown key 'domian'"},
         BadConfig{"records: [a, b\n", 2, ""}));
 
-TEST_F(ConfigTest, MissingFileIsAnIoError) {
+TEST_F(ConfigTest, MissingFileIsAConfigurationError) {
   auto config = LoadConfig(path_ + ".absent");
 
-  EXPECT_EQ(config.status().code(), StatusCode::kIoError);
+  EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(config.status().message().find(path_ + ".absent"),
             std::string::npos);
 }
