@@ -157,6 +157,15 @@ void ApplyVerbosity(const GlobalOptions& options) {
   }
 }
 
+http::TransportOptions TransportFrom(const GlobalOptions& options) {
+  http::TransportOptions transport;
+  transport.timeout = std::chrono::milliseconds(
+      static_cast<int64_t>(options.timeout_seconds * 1000));
+  transport.connect_timeout = std::chrono::milliseconds(
+      static_cast<int64_t>(options.connect_timeout_seconds * 1000));
+  return transport;
+}
+
 Result<std::unique_ptr<barbican::Connection>> Connect(
     const GlobalOptions& options) {
   keystone::EnvLookup env = keystone::ProcessEnvironment();
@@ -166,13 +175,8 @@ Result<std::unique_ptr<barbican::Connection>> Connect(
   if (!config.ok()) {
     return config.status();
   }
-  http::TransportOptions transport;
-  transport.timeout = std::chrono::milliseconds(
-      static_cast<int64_t>(options.timeout_seconds * 1000));
-  transport.connect_timeout = std::chrono::milliseconds(
-      static_cast<int64_t>(options.connect_timeout_seconds * 1000));
   return std::make_unique<barbican::Connection>(std::move(*config),
-                                                std::move(transport));
+                                                TransportFrom(options));
 }
 
 ExitCode Fail(const Status& status) {

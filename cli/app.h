@@ -70,6 +70,9 @@ Result<Records> OpenRecords(const RecordOptions& options, Access access);
 // Applies -v/-q to the loggers. Called once, after parsing.
 void ApplyVerbosity(const GlobalOptions& options);
 
+// --timeout and --connect-timeout as transport options.
+http::TransportOptions TransportFrom(const GlobalOptions& options);
+
 // Loads the credentials (flags, OS_*, clouds.yaml), removes the secret ones
 // from the environment, and builds a connection. No request is made yet.
 Result<std::unique_ptr<barbican::Connection>> Connect(

@@ -45,7 +45,7 @@ int Run(int argc, char** argv) {
 int main(int argc, char** argv) {
   siq::InitSecureMemory();
   // A closed pipe is an error to report (EPIPE), not a silent death.
-  std::signal(SIGPIPE, SIG_IGN);
+  (void)std::signal(SIGPIPE, SIG_IGN);
   // The core reports errors as values; an exception here is a bug (or
   // memory exhaustion), and still deserves a message and the runtime code.
   try {

@@ -121,13 +121,8 @@ Result<std::unique_ptr<barbican::Connection>> ConnectWithFile(
   if (!config.ok()) {
     return config.status().WithContext(path);
   }
-  http::TransportOptions transport;
-  transport.timeout = std::chrono::milliseconds(
-      static_cast<int64_t>(options.timeout_seconds * 1000));
-  transport.connect_timeout = std::chrono::milliseconds(
-      static_cast<int64_t>(options.connect_timeout_seconds * 1000));
   return std::make_unique<barbican::Connection>(std::move(*config),
-                                                std::move(transport));
+                                                TransportFrom(options));
 }
 
 void PrintCheck(const std::string& vps,

@@ -4,7 +4,6 @@
 // and share.
 #pragma once
 
-#include <compare>
 #include <map>
 #include <string>
 #include <string_view>
@@ -30,7 +29,12 @@ class Ref {
   }
   bool empty() const { return url_.empty(); }
 
-  friend auto operator<=>(const Ref&, const Ref&) = default;
+  // Written out: clang-tidy 14 misreads a defaulted operator<=>
+  // (llvm/llvm-project#53961).
+  friend bool operator==(const Ref& a, const Ref& b) {
+    return a.url_ == b.url_;
+  }
+  friend bool operator<(const Ref& a, const Ref& b) { return a.url_ < b.url_; }
 
  private:
   std::string url_;

@@ -333,15 +333,15 @@ TEST_F(ProvisionTest, ConfigCatalogDecidesTheKinds) {
 TEST_F(ProvisionTest, HeldRecordLockGivesTheLockedExitCode) {
   std::string first = UniqueName("vps-l");
   ASSERT_EQ(ProvisionCreatingReader(first, dir_ + "/r.yaml").exit_code, 0);
-  Forget(Record(first).reader_user_id);
+  std::string reader = Record(first).reader_user_id;
+  Forget(reader);
   std::string before = ReadFile(records_);
   auto held = records::AcquireFileLock(records_ + ".lock", {});
   ASSERT_TRUE(held.ok()) << held.status().message();
 
-  RunResult result =
-      RunSiq({"provision", "--vps", UniqueName("vps-l"), "--org", "o",
-              "--records", records_, "--reader-user",
-              "0123456789abcdef0123456789abcdef", "--lock-wait", "1"});
+  RunResult result = RunSiq({"provision", "--vps", UniqueName("vps-l"), "--org",
+                             "o", "--records", records_, "--reader-user",
+                             reader, "--lock-wait", "1"});
 
   EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kLocked));
   EXPECT_NE(result.err.find(records_), std::string::npos) << result.err;
@@ -444,6 +444,39 @@ TEST_F(ProvisionBadInputTest, UnknownOptionIsAUsageError) {
   ExpectUnchanged();
 }
 
+TEST_F(ProvisionBadInputTest, UnknownReaderIdIsRefusedBeforeAnyWrite) {
+  RunResult result = RunSiq({"provision", "--vps", vps_ + "-3", "--org",
+                             "org-test", "--records", records_, "--reader-user",
+                             "00000000000000000000000000000000"});
+
+  EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kUsage));
+  EXPECT_NE(result.err.find("00000000000000000000000000000000"),
+            std::string::npos)
+      << result.err;
+  ExpectUnchanged();
+}
+
+TEST_F(ProvisionBadInputTest, CompleteVpsWithAnotherReaderIsRefused) {
+  RunResult result =
+      RunSiq({"provision", "--vps", vps_, "--org", "org-test", "--records",
+              records_, "--reader-user", "someone-else"});
+
+  EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kUsage));
+  EXPECT_NE(result.err.find("reader"), std::string::npos) << result.err;
+  ExpectUnchanged();
+}
+
+TEST_F(ProvisionBadInputTest, CredentialFdOnStdoutIsRefused) {
+  RunResult result =
+      RunSiq({"provision", "--vps", vps_ + "-4", "--org", "o", "--records",
+              records_, "--create-reader", "--reader-credential-fd", "1"});
+
+  EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kUsage));
+  EXPECT_NE(result.err.find("never printed"), std::string::npos) << result.err;
+  EXPECT_EQ(result.out.find("application_credential"), std::string::npos);
+  ExpectUnchanged();
+}
+
 TEST_F(ProvisionBadInputTest, CorruptRecordFileIsNamedAndLeftAlone) {
   std::string corrupt = before_.substr(0, before_.size() / 2);
   {
@@ -472,10 +505,13 @@ TEST_F(ProvisionBadInputTest, UnreadableRecordFileIsAnError) {
 }
 
 TEST_F(ProvisionBadInputTest, UnreachableEndpointLeavesTheRecordAlone) {
-  RunResult result = RunSiq(
-      {"provision", "--vps", vps_ + "-2", "--org", "org-test", "--records",
-       records_, "--reader-user", "0123456789abcdef0123456789abcdef",
-       "--barbican-endpoint", "http://127.0.0.1:9", "--connect-timeout", "1"});
+  TestReader reader = CreateTestReader("reader");
+  Forget(reader.id);
+
+  RunResult result = RunSiq({"provision", "--vps", vps_ + "-2", "--org",
+                             "org-test", "--records", records_, "--reader-user",
+                             reader.id, "--barbican-endpoint",
+                             "http://127.0.0.1:9", "--connect-timeout", "1"});
 
   EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kRuntime));
   EXPECT_NE(result.err.find("http://127.0.0.1:9"), std::string::npos)
@@ -483,12 +519,12 @@ TEST_F(ProvisionBadInputTest, UnreachableEndpointLeavesTheRecordAlone) {
   ExpectUnchanged();
 }
 
-TEST_F(ProvisionBadInputTest, OtherOrganisationIsAConflict) {
+TEST_F(ProvisionBadInputTest, OtherOrganisationIsRefusedAsBadInput) {
   RunResult result =
       RunSiq({"provision", "--vps", vps_, "--org", "someone-else", "--records",
               records_, "--reader-user", "x"});
 
-  EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kRuntime));
+  EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kUsage));
   EXPECT_NE(result.err.find("org-test"), std::string::npos) << result.err;
   ExpectUnchanged();
 }
