@@ -62,16 +62,9 @@ Identity::Identity(Session& session) : session_(session) {}
 Result<std::string> Identity::FindId(std::string_view operation,
                                      std::string path,
                                      const char* collection) {
-  auto url = session_.EndpointFor("identity");
-  std::string base = url.ok() ? *url : session_.config().auth_url;
-  while (!base.empty() && base.back() == '/') {
-    base.pop_back();
-  }
-  if (base.size() < 3 || base.compare(base.size() - 3, 3, "/v3") != 0) {
-    base += "/v3";
-  }
-  auto response =
-      session_.Send(JsonRequest(http::Method::kGet, base + std::move(path)));
+  // The identity API is the auth URL itself (it always ends in /v3).
+  auto response = session_.Send(JsonRequest(
+      http::Method::kGet, session_.config().auth_url + std::move(path)));
   if (!response.ok()) {
     return response.status().WithContext(operation);
   }
