@@ -69,12 +69,12 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
                  "seconds one HTTP exchange may take")
       ->group("Connection")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(0.001, 86400.0));
   app.add_option("--connect-timeout", options.connect_timeout_seconds,
                  "seconds to wait for a connection")
       ->group("Connection")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(0.001, 86400.0));
 
   app.add_flag("-v,--verbose", options.verbosity,
                "more detail on stderr: -v info, -vv debug (one line per "
@@ -86,9 +86,14 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
 
 void AddOutputOption(CLI::App& command, OutputFormat& format) {
   command
-      .add_option("-o,--output", format, "table for people, json for scripts")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, OutputFormat>{
-          {"table", OutputFormat::kTable}, {"json", OutputFormat::kJson}}))
+      .add_option_function<std::string>(
+          "-o,--output",
+          [&format](const std::string& value) {
+            format =
+                value == "json" ? OutputFormat::kJson : OutputFormat::kTable;
+          },
+          "table for people, json for scripts")
+      ->check(CLI::IsMember({"table", "json"}))
       ->option_text("table|json (default table)")
       ->group("Output");
 }
@@ -108,7 +113,7 @@ void AddRecordOptions(CLI::App& command, RecordOptions& options) {
       .add_option("--lock-wait", options.lock_wait_seconds,
                   "seconds to wait for another siq's lock on the records")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Range(0.0, 86400.0))
       ->group("Records");
 }
 

@@ -1,5 +1,7 @@
 #include "cli/status.h"
 
+#include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -60,6 +62,12 @@ ExitCode RunStatus(const Flags& flags) {
   auto all = records->store->LoadAll();
   if (!all.ok()) {
     return Fail(all.status());
+  }
+  std::error_code error;
+  if (!std::filesystem::exists(records->store->path(), error)) {
+    // Likely a typo in --records: say so rather than show a quiet empty list.
+    fmt::print(stderr, "siq: note: {} does not exist: nothing is recorded\n",
+               records->store->path());
   }
   if (flags.format == OutputFormat::kJson) {
     nlohmann::json list = nlohmann::json::array();
