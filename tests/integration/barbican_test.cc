@@ -84,6 +84,13 @@ TEST_P(PayloadTest, PayloadComesBackByteIdentical) {
   EXPECT_EQ(read->Reveal(), payload);
 }
 
+// Short names: ctest pads every line to the longest test name.
+std::string PayloadName(const ::testing::TestParamInfo<std::string>& param) {
+  static const char* const kNames[] = {"TrailingNewline", "TrailingSpaces",
+                                       "Nul", "InvalidUtf8", "FourKiB"};
+  return kNames[param.index];
+}
+
 INSTANTIATE_TEST_SUITE_P(
     AwkwardBytes,
     PayloadTest,
@@ -91,7 +98,8 @@ INSTANTIATE_TEST_SUITE_P(
                       std::string("trailing spaces   "),
                       std::string("nul\0inside", 10),
                       std::string("\xff\xfe invalid \xc3\x28 utf-8\x80"),
-                      std::string(4096, '\x01')));
+                      std::string(4096, '\x01')),
+    PayloadName);
 
 TEST_F(BarbicanTest, TextPayloadComesBackAsSent) {
   SecretRef ref = Store(UniqueName("text"), "plain text value", "text/plain");
