@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <utility>
 
@@ -26,6 +27,29 @@ keystone::AuthConfig DomainScoped(const keystone::AuthConfig& caller,
   config.domain_id.clear();
   config.domain_name = domain;
   return config;
+}
+
+// Keystone may not yet see the role just granted when the new user asks
+// for its credential ("Could not find role assignment", HTTP 400), seen
+// under parallel provisioning: asking again shortly after succeeds.
+Result<keystone::ApplicationCredential> CreateCredential(
+    keystone::Identity& identity,
+    std::string_view vps) {
+  constexpr int kAttempts = 5;
+  for (int attempt = 1;; ++attempt) {
+    auto credential = identity.CreateApplicationCredential(
+        fmt::format("siq-{}", vps), fmt::format("siq run on {}", vps));
+    bool lagging = !credential.ok() &&
+                   credential.status().http_status() == 400 &&
+                   credential.status().message().find("role assignment") !=
+                       std::string::npos;
+    if (!lagging || attempt == kAttempts) {
+      return credential;
+    }
+    log::Get("provision")
+        ->info("Keystone does not see the reader's role yet; asking again");
+    DefaultClock().SleepFor(std::chrono::milliseconds(200 * attempt));
+  }
 }
 
 }  // namespace
@@ -122,8 +146,7 @@ Result<NewReader> Readers::Create(std::string_view vps) {
   own.interface = caller_.interface;
   keystone::Session session(transport_, std::move(own));
   keystone::Identity self(session);
-  auto credential = self.CreateApplicationCredential(
-      fmt::format("siq-{}", vps), fmt::format("siq run on {}", vps));
+  auto credential = CreateCredential(self, vps);
   if (!credential.ok()) {
     return credential.status();
   }
