@@ -20,7 +20,8 @@ Response Answer(int status, std::string body, std::string request_id = "") {
 }
 
 constexpr char kBarbicanNotFound[] =
-    R"({"code": 404, "title": "Not Found", "description": "Secret not found."})";
+    R"({"code": 404, "title": "Not Found",)"
+    R"( "description": "Secret not found."})";
 constexpr char kKeystoneUnauthorized[] =
     R"({"error": {"code": 401, "title": "Unauthorized",)"
     R"( "message": "The request you have made requires authentication."}})";
