@@ -19,9 +19,8 @@ Response Answer(int status, std::string body, std::string request_id = "") {
   return response;
 }
 
-constexpr char kBarbicanNotFound[] =
-    R"({"code": 404, "title": "Not Found",)"
-    R"( "description": "Secret not found."})";
+constexpr char kBarbicanNotFound[] = R"({"code": 404, "title": "Not Found",)"
+                                     R"( "description": "Secret not found."})";
 constexpr char kKeystoneUnauthorized[] =
     R"({"error": {"code": 401, "title": "Unauthorized",)"
     R"( "message": "The request you have made requires authentication."}})";
