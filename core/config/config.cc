@@ -41,11 +41,17 @@ class Reader {
     if (!map.IsMap()) {
       return Error(map, "expected a mapping");
     }
+    std::set<std::string> seen;
     for (const auto& entry : map) {
       std::string key = entry.first.as<std::string>();
       if (allowed.count(key) == 0) {
         return Error(entry.first, fmt::format("unknown key '{}' (known: {})",
                                               key, fmt::join(allowed, ", ")));
+      }
+      // yaml-cpp keeps both entries of a repeated key and reads the first:
+      // a second `records:` would be silently ignored.
+      if (!seen.insert(key).second) {
+        return Error(entry.first, fmt::format("key '{}' is repeated", key));
       }
     }
     return OkStatus();

@@ -125,6 +125,8 @@ INSTANTIATE_TEST_SUITE_P(
                   4, "unknown key 'algorithm'"},
         BadConfig{"secret_kinds: []\n", 1, "non-empty"},
         BadConfig{"readers:\n  domian: x\n", 2, "unknown key 'domian'"},
+        BadConfig{"records: a\nreaders: {}\nrecords: b\n", 3,
+                  "key 'records' is repeated"},
         BadConfig{"notifications:\n  - name: a\n    audiences: [x]\n", 2,
                   "exactly one of 'smtp' and 'webhook'"},
         BadConfig{"notifications:\n  - name: a\n    audiences: [x]\n"
