@@ -121,6 +121,12 @@ bool LineReader::Fill() {
     raw_bytes_ += static_cast<uint64_t>(got);
   }
   if (got == 0) {
+    int code = Z_OK;
+    if (gzip_ != nullptr && (gzerror(AsGz(gzip_), &code), code != Z_OK)) {
+      // zlib says "unexpected end of file" for a cut-off stream.
+      Fail(fmt::format("gzip: {}", gzerror(AsGz(gzip_), &code)));
+      return false;
+    }
     eof_ = true;
     return false;
   }
@@ -139,6 +145,13 @@ bool LineReader::Next(Line& line) {
       if (skipping_) {
         skipping_ = false;
         continue;
+      }
+      if (length > kMaxLineBytes) {
+        line = Line{.text = std::string_view(start, 80),
+                    .number = ++line_number_,
+                    .oversized = true,
+                    .capacity = 80 + kLinePadding};
+        return true;
       }
       if (length > 0 && start[length - 1] == '\r') {
         --length;
