@@ -85,9 +85,8 @@ void PrintTableReport(const audit::Report& report) {
   for (const audit::CheckResult& check : report.checks) {
     checks.push_back(&check);
   }
-  std::stable_sort(checks.begin(), checks.end(), [](auto* a, auto* b) {
-    return a->status > b->status;
-  });
+  std::stable_sort(checks.begin(), checks.end(),
+                   [](auto* a, auto* b) { return a->status > b->status; });
   std::vector<Row> rows;
   for (const audit::CheckResult* check : checks) {
     rows.push_back({std::string(audit::CheckStatusName(check->status)),
@@ -107,7 +106,8 @@ void PrintTableReport(const audit::Report& report) {
       fmt::print("  {}  {}: {}\n", audit::CheckStatusName(item.severity),
                  item.subject, item.detail);
     }
-    uint64_t more = check->items.size() - std::min(check->items.size(), kShown) +
+    uint64_t more = check->items.size() -
+                    std::min(check->items.size(), kShown) +
                     check->items_left_out;
     if (more > 0) {
       fmt::print("  ... and {} more (see --output json)\n", more);
@@ -170,8 +170,9 @@ ExitCode RunAudit(const GlobalOptions& options, const Flags& flags) {
     PrintTableReport(*report);
   }
   audit::CheckStatus overall = audit::Overall(*report);
-  bool failed = overall == audit::CheckStatus::kFail ||
-                (overall == audit::CheckStatus::kWarn && flags.fail_on == "warn");
+  bool failed =
+      overall == audit::CheckStatus::kFail ||
+      (overall == audit::CheckStatus::kWarn && flags.fail_on == "warn");
   return failed ? ExitCode::kAuditFailed : ExitCode::kOk;
 }
 

@@ -168,8 +168,8 @@ void AccessScanner::Judge(const AuditEvent& event,
   }
   if (options_.readers.count(who) > 0) {
     if (owner != nullptr) {
-      Flag(CheckStatus::kFail, "read by another VPS's reader", event,
-           secret_id, owner, number, source);
+      Flag(CheckStatus::kFail, "read by another VPS's reader", event, secret_id,
+           owner, number, source);
     }
     return;
   }
@@ -207,68 +207,67 @@ void AccessScanner::Flag(CheckStatus severity,
   if (summary_.flagged.size() >= options_.max_items) {
     return;
   }
-  summary_.flagged.push_back(FlaggedRead{
-      .severity = severity,
-      .reason = std::move(reason),
-      .time = std::string(event.event_time),
-      .initiator_id = std::string(event.initiator_id),
-      .initiator_name = std::string(event.initiator_name),
-      .project_id = std::string(event.project_id),
-      .address = std::string(event.address),
-      .secret_id = std::string(secret_id),
-      .vps = owner != nullptr ? owner->vps : "",
-      .kind = owner != nullptr ? owner->kind : "",
-      .request_path = std::string(event.request_path),
-      .source = fmt::format("{}:{}", source, number)});
+  summary_.flagged.push_back(
+      FlaggedRead{.severity = severity,
+                  .reason = std::move(reason),
+                  .time = std::string(event.event_time),
+                  .initiator_id = std::string(event.initiator_id),
+                  .initiator_name = std::string(event.initiator_name),
+                  .project_id = std::string(event.project_id),
+                  .address = std::string(event.address),
+                  .secret_id = std::string(secret_id),
+                  .vps = owner != nullptr ? owner->vps : "",
+                  .kind = owner != nullptr ? owner->kind : "",
+                  .request_path = std::string(event.request_path),
+                  .source = fmt::format("{}:{}", source, number)});
 }
 
 CheckResult AccessCheck(const AccessSummary& summary,
                         const AccessOptions& options) {
   CheckResult check = NewCheck(kNoHumanAccess);
   const AccessCounts& counts = summary.counts;
-  check.evidence = {
-      {"audit_logs", summary.files},
-      {"window_start", FormatIso8601(options.since)},
-      {"service_accounts", options.service_accounts},
-      {"lines", counts.lines},
-      {"events", counts.events},
-      {"events_before_window", counts.before_window},
-      {"secret_reads", counts.secret_reads},
-      {"payload_reads", counts.payload_reads},
-      {"denied_reads", counts.denied_reads},
-      {"flagged_fail", counts.flagged_fail},
-      {"flagged_warn", counts.flagged_warn},
-      {"malformed_lines", counts.malformed},
-      {"malformed_by_reason", summary.malformed_by_reason},
-      {"malformed_examples", summary.malformed_examples},
-      {"unknown_actions", counts.unknown_actions},
-      {"unknown_action_names", summary.unknown_action_names},
-      {"read_errors", summary.read_errors}};
+  check.evidence = {{"audit_logs", summary.files},
+                    {"window_start", FormatIso8601(options.since)},
+                    {"service_accounts", options.service_accounts},
+                    {"lines", counts.lines},
+                    {"events", counts.events},
+                    {"events_before_window", counts.before_window},
+                    {"secret_reads", counts.secret_reads},
+                    {"payload_reads", counts.payload_reads},
+                    {"denied_reads", counts.denied_reads},
+                    {"flagged_fail", counts.flagged_fail},
+                    {"flagged_warn", counts.flagged_warn},
+                    {"malformed_lines", counts.malformed},
+                    {"malformed_by_reason", summary.malformed_by_reason},
+                    {"malformed_examples", summary.malformed_examples},
+                    {"unknown_actions", counts.unknown_actions},
+                    {"unknown_action_names", summary.unknown_action_names},
+                    {"read_errors", summary.read_errors}};
 
   for (const FlaggedRead& read : summary.flagged) {
     std::string who =
         read.initiator_name.empty()
             ? read.initiator_id
             : fmt::format("{} ({})", read.initiator_name, read.initiator_id);
-    std::string what = read.vps.empty()
-                           ? fmt::format("secret {}", read.secret_id)
-                           : fmt::format("{}'s {} ({})", read.vps, read.kind,
-                                         read.secret_id);
-    check.items.push_back(Item{
-        .severity = read.severity,
-        .subject = what,
-        .detail = fmt::format("{} at {}: {}", who, read.time, read.reason),
-        .fields = {{"reason", read.reason},
-                   {"time", read.time},
-                   {"initiator_id", read.initiator_id},
-                   {"initiator_name", read.initiator_name},
-                   {"project_id", read.project_id},
-                   {"address", read.address},
-                   {"secret_id", read.secret_id},
-                   {"vps", read.vps},
-                   {"kind", read.kind},
-                   {"request_path", read.request_path},
-                   {"source", read.source}}});
+    std::string what =
+        read.vps.empty()
+            ? fmt::format("secret {}", read.secret_id)
+            : fmt::format("{}'s {} ({})", read.vps, read.kind, read.secret_id);
+    check.items.push_back(
+        Item{.severity = read.severity,
+             .subject = what,
+             .detail = fmt::format("{} at {}: {}", who, read.time, read.reason),
+             .fields = {{"reason", read.reason},
+                        {"time", read.time},
+                        {"initiator_id", read.initiator_id},
+                        {"initiator_name", read.initiator_name},
+                        {"project_id", read.project_id},
+                        {"address", read.address},
+                        {"secret_id", read.secret_id},
+                        {"vps", read.vps},
+                        {"kind", read.kind},
+                        {"request_path", read.request_path},
+                        {"source", read.source}}});
   }
   check.items_left_out =
       counts.flagged_fail + counts.flagged_warn - summary.flagged.size();

@@ -52,14 +52,12 @@ struct StringHash {
     return std::hash<std::string_view>()(text);
   }
 };
-using OwnerMap = std::unordered_map<std::string,
-                                    SecretOwner,
-                                    StringHash,
-                                    std::equal_to<>>;
+using OwnerMap =
+    std::unordered_map<std::string, SecretOwner, StringHash, std::equal_to<>>;
 using IdSet = std::set<std::string, std::less<>>;
 
 struct AccessOptions {
-  TimePoint since;  // events before this are out of the window
+  TimePoint since;         // events before this are out of the window
   IdSet service_accounts;  // ids or names
   OwnerMap owners;         // by secret id (the UUID)
   IdSet readers;           // every VPS reader's user id
@@ -87,9 +85,9 @@ struct AccessCounts {
   uint64_t lines = 0;
   uint64_t events = 0;
   uint64_t before_window = 0;
-  uint64_t secret_reads = 0;    // successful reads of one secret, in window
-  uint64_t payload_reads = 0;   // of which through /payload
-  uint64_t denied_reads = 0;    // failed reads of one secret, in window
+  uint64_t secret_reads = 0;   // successful reads of one secret, in window
+  uint64_t payload_reads = 0;  // of which through /payload
+  uint64_t denied_reads = 0;   // failed reads of one secret, in window
   uint64_t unknown_actions = 0;
   uint64_t malformed = 0;
   uint64_t flagged_fail = 0;
@@ -99,7 +97,7 @@ struct AccessCounts {
 struct AccessSummary {
   AccessCounts counts;
   std::map<std::string, uint64_t> malformed_by_reason;
-  std::vector<std::string> malformed_examples;  // "file:line: reason"
+  std::vector<std::string> malformed_examples;           // "file:line: reason"
   std::map<std::string, uint64_t> unknown_action_names;  // at most 20
   std::vector<FlaggedRead> flagged;                      // at most max_items
   std::vector<std::string> files;

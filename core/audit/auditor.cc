@@ -26,13 +26,14 @@ AccessOptions MakeAccessOptions(const AuditRequest& request,
       options.readers.insert(deployment.reader_user_id);
     }
     for (const auto& [kind, slot] : deployment.secrets) {
-      for (const auto* version : {&slot.current, &slot.pending, &slot.previous}) {
+      for (const auto* version :
+           {&slot.current, &slot.pending, &slot.previous}) {
         if (version->has_value() && !(*version)->ref.empty()) {
           std::string id((barbican::SecretRef((*version)->ref).id()));
-          options.owners[id] = SecretOwner{.vps = deployment.vps.str(),
-                                           .kind = kind,
-                                           .reader_id =
-                                               deployment.reader_user_id};
+          options.owners[id] =
+              SecretOwner{.vps = deployment.vps.str(),
+                          .kind = kind,
+                          .reader_id = deployment.reader_user_id};
         }
       }
     }
@@ -40,9 +41,10 @@ AccessOptions MakeAccessOptions(const AuditRequest& request,
   return options;
 }
 
-Result<CheckResult> AccessFromLogs(const AuditRequest& request,
-                                   AuditContext& context,
-                                   const std::vector<records::Deployment>& fleet) {
+Result<CheckResult> AccessFromLogs(
+    const AuditRequest& request,
+    AuditContext& context,
+    const std::vector<records::Deployment>& fleet) {
   AccessOptions options = MakeAccessOptions(request, context.config, fleet);
   AccessScanner scanner(options);
   for (const std::string& path : request.audit_logs) {

@@ -121,8 +121,8 @@ void ScanPath(const std::string& root, CheckResult& check, ScanCounts& counts) {
     const fs::directory_entry& entry = *walk;
     if (IsDotenvName(entry.path().filename().string())) {
       std::error_code type_error;
-      JudgeDotenv(entry.path(), entry.symlink_status(type_error).type(),
-                  check, counts);
+      JudgeDotenv(entry.path(), entry.symlink_status(type_error).type(), check,
+                  counts);
     }
   }
   if (error) {
@@ -148,20 +148,20 @@ void Probe(const records::Deployment& deployment,
     check.items.push_back(Item{
         .severity = CheckStatus::kWarn,
         .subject = url,
-        .detail = fmt::format("could not probe: {}",
-                              response.status().message()),
+        .detail =
+            fmt::format("could not probe: {}", response.status().message()),
         .fields = fields});
     return;
   }
   fields["http_status"] = response->status;
   if (response->IsSuccess()) {
-    check.items.push_back(Item{
-        .severity = CheckStatus::kFail,
-        .subject = url,
-        .detail = fmt::format("{} serves /.env (HTTP {}, {} bytes)",
-                              deployment.vps.str(), response->status,
-                              response->secret_body.size()),
-        .fields = fields});
+    check.items.push_back(
+        Item{.severity = CheckStatus::kFail,
+             .subject = url,
+             .detail = fmt::format("{} serves /.env (HTTP {}, {} bytes)",
+                                   deployment.vps.str(), response->status,
+                                   response->secret_body.size()),
+             .fields = fields});
   } else if (response->status >= 300 && response->status < 400) {
     check.items.push_back(
         Item{.severity = CheckStatus::kWarn,
@@ -187,7 +187,8 @@ bool OpenToOthers(const std::string& path, mode_t& mode) {
 // The CMS content type of the file (DER or PEM), or NID_undef.
 int CmsType(const std::string& path) {
   using BioPtr = std::unique_ptr<BIO, decltype(&BIO_free)>;
-  using CmsPtr = std::unique_ptr<CMS_ContentInfo, decltype(&CMS_ContentInfo_free)>;
+  using CmsPtr =
+      std::unique_ptr<CMS_ContentInfo, decltype(&CMS_ContentInfo_free)>;
   BioPtr bio(BIO_new_file(path.c_str(), "rb"), BIO_free);
   if (!bio) {
     ERR_clear_error();
@@ -253,9 +254,8 @@ Result<nlohmann::json> SecretStores(keystone::Session& session) {
   while (!url.empty() && url.back() == '/') {
     url.pop_back();
   }
-  auto response = session.Send(
-      {.url = url + "/v1/secret-stores",
-       .headers = {{"Accept", "application/json"}}});
+  auto response = session.Send({.url = url + "/v1/secret-stores",
+                                .headers = {{"Accept", "application/json"}}});
   if (!response.ok()) {
     return response.status();
   }
@@ -273,12 +273,11 @@ Result<nlohmann::json> SecretStores(keystone::Session& session) {
   auto doc = nlohmann::json::parse(response->body, nullptr, false);
   if (doc.is_object() && doc.contains("secret_stores")) {
     for (const auto& store : doc["secret_stores"]) {
-      stores.push_back({{"name", store.value("name", "")},
-                        {"secret_store_plugin",
-                         store.value("secret_store_plugin", "")},
-                        {"crypto_plugin", store.value("crypto_plugin", "")},
-                        {"global_default", store.value("global_default",
-                                                       false)}});
+      stores.push_back(
+          {{"name", store.value("name", "")},
+           {"secret_store_plugin", store.value("secret_store_plugin", "")},
+           {"crypto_plugin", store.value("crypto_plugin", "")},
+           {"global_default", store.value("global_default", false)}});
     }
   }
   return nlohmann::json{{"listed", true}, {"stores", stores}};
@@ -299,10 +298,9 @@ std::vector<RecordedSecret> RecordedSecrets(
   std::vector<RecordedSecret> all;
   for (const records::Deployment& deployment : fleet) {
     for (const auto& [kind, slot] : deployment.secrets) {
-      for (auto [name, version] :
-           {std::pair{"current", &slot.current},
-            std::pair{"pending", &slot.pending},
-            std::pair{"previous", &slot.previous}}) {
+      for (auto [name, version] : {std::pair{"current", &slot.current},
+                                   std::pair{"pending", &slot.pending},
+                                   std::pair{"previous", &slot.previous}}) {
         if (version->has_value() && !(*version)->ref.empty()) {
           all.push_back({&deployment, kind, name, (*version)->ref});
         }
@@ -372,9 +370,8 @@ CheckResult UsesBarbicanCheck(const std::vector<records::Deployment>& fleet,
     ScanPath(path, check, counts);
   }
   for (const std::string& error : counts.errors) {
-    check.items.push_back(Item{.severity = CheckStatus::kWarn,
-                               .subject = "scan",
-                               .detail = error});
+    check.items.push_back(Item{
+        .severity = CheckStatus::kWarn, .subject = "scan", .detail = error});
   }
 
   for (const Item& item : check.items) {
@@ -440,12 +437,12 @@ CheckResult RotationCheck(const std::vector<records::Deployment>& fleet,
                 .count();
         fields["due_at"] = FormatIso8601(slot.due_at);
         fields["days_overdue"] = days;
-        check.items.push_back(Item{
-            .severity = CheckStatus::kWarn,
-            .subject = subject,
-            .detail = fmt::format("rotation overdue by {} days (due {})", days,
-                                  FormatIso8601(slot.due_at)),
-            .fields = fields});
+        check.items.push_back(
+            Item{.severity = CheckStatus::kWarn,
+                 .subject = subject,
+                 .detail = fmt::format("rotation overdue by {} days (due {})",
+                                       days, FormatIso8601(slot.due_at)),
+                 .fields = fields});
       }
     }
   }
@@ -455,9 +452,9 @@ CheckResult RotationCheck(const std::vector<records::Deployment>& fleet,
   check.evidence = {{"secrets", secrets},
                     {"without_interval", unconfigured},
                     {"overdue", overdue}};
-  check.summary = fmt::format(
-      "{} secrets: {} without a rotation interval, {} overdue", secrets,
-      unconfigured, overdue);
+  check.summary =
+      fmt::format("{} secrets: {} without a rotation interval, {} overdue",
+                  secrets, unconfigured, overdue);
   return check;
 }
 
@@ -631,8 +628,7 @@ Result<CheckResult> RecordsMatchCheck(
           .subject = fmt::format("container {}", container.name),
           .detail = fmt::format("orphan: in Barbican, in no record ({})",
                                 container.ref.url()),
-          .fields = {{"ref", container.ref.url()},
-                     {"name", container.name}}});
+          .fields = {{"ref", container.ref.url()}, {"name", container.name}}});
     }
   }
 
@@ -651,15 +647,15 @@ Result<CheckResult> RecordsMatchCheck(
       return meta.status();
     }
     ++dangling;
-    check.items.push_back(Item{
-        .severity = CheckStatus::kFail,
-        .subject = fmt::format("{} {} ({})", secret->deployment->vps.str(),
-                               secret->kind, secret->version),
-        .detail = fmt::format("dangling: recorded ref {} is gone from "
-                              "Barbican",
-                              secret->ref),
-        .fields = {{"vps", secret->deployment->vps.str()},
-                   {"ref", secret->ref}}});
+    check.items.push_back(
+        Item{.severity = CheckStatus::kFail,
+             .subject = fmt::format("{} {} ({})", secret->deployment->vps.str(),
+                                    secret->kind, secret->version),
+             .detail = fmt::format("dangling: recorded ref {} is gone from "
+                                   "Barbican",
+                                   secret->ref),
+             .fields = {{"vps", secret->deployment->vps.str()},
+                        {"ref", secret->ref}}});
   }
   for (const records::Deployment& deployment : fleet) {
     if (deployment.container_ref.empty() ||

@@ -49,9 +49,10 @@ CheckResult RotationCheck(const std::vector<records::Deployment>& fleet,
 // file in `backup_dirs`: a CMS enveloped or encrypted structure passes; a
 // readable file holding secret refs or records fails; any file readable by
 // group or others fails.
-Result<CheckResult> EncryptionCheck(keystone::Session& session,
-                                    const std::string& records_path,
-                                    const std::vector<std::string>& backup_dirs);
+Result<CheckResult> EncryptionCheck(
+    keystone::Session& session,
+    const std::string& records_path,
+    const std::vector<std::string>& backup_dirs);
 
 // Check 5 (acl_least_privilege): every recorded secret (current, pending,
 // previous) and container of a complete deployment is private

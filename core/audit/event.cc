@@ -1,9 +1,9 @@
 #include "core/audit/event.h"
 
+#include <simdjson.h>
+
 #include <array>
 #include <cstring>
-
-#include <simdjson.h>
 
 #include "core/audit/line_reader.h"
 #include "core/base/iso_time.h"
@@ -158,11 +158,10 @@ LineError EventParser::Parse(std::string_view line,
   if (!seen.payload && !seen.time && !seen.action) {
     return LineError::kNotAnEvent;
   }
-  for (auto [present, name] : {std::pair{seen.time, "eventTime"},
-                               std::pair{seen.action, "action"},
-                               std::pair{seen.outcome, "outcome"},
-                               std::pair{seen.path, "requestPath"},
-                               std::pair{seen.initiator_id, "initiator.id"}}) {
+  for (auto [present, name] :
+       {std::pair{seen.time, "eventTime"}, std::pair{seen.action, "action"},
+        std::pair{seen.outcome, "outcome"}, std::pair{seen.path, "requestPath"},
+        std::pair{seen.initiator_id, "initiator.id"}}) {
     if (!present) {
       missing = name;
       return LineError::kMissingField;

@@ -39,11 +39,11 @@ struct AuditEvent {
 // Why a line is not an event. kNone: it is one.
 enum class LineError {
   kNone,
-  kNotJson,        // not JSON at all, or cut short
-  kNotAnEvent,     // JSON, but not an object with a CADF event
-  kMissingField,   // a field siq needs is absent or not a string
-  kBadTime,        // eventTime is not an ISO 8601 time
-  kOversized,      // longer than the reader accepts
+  kNotJson,       // not JSON at all, or cut short
+  kNotAnEvent,    // JSON, but not an object with a CADF event
+  kMissingField,  // a field siq needs is absent or not a string
+  kBadTime,       // eventTime is not an ISO 8601 time
+  kOversized,     // longer than the reader accepts
 };
 
 std::string_view LineErrorName(LineError error);

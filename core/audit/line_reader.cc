@@ -44,9 +44,9 @@ Result<std::unique_ptr<LineReader>> LineReader::Open(const std::string& path) {
   }
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    return Status(StatusCode::kIoError,
-                  fmt::format("opening audit log {}: {}", path,
-                              std::strerror(errno)));
+    return Status(
+        StatusCode::kIoError,
+        fmt::format("opening audit log {}: {}", path, std::strerror(errno)));
   }
   (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   return std::unique_ptr<LineReader>(new LineReader(path, fd));
@@ -137,8 +137,7 @@ bool LineReader::Fill() {
 bool LineReader::Next(Line& line) {
   for (;;) {
     char* start = buffer_.get() + begin_;
-    auto* newline =
-        static_cast<char*>(std::memchr(start, '\n', end_ - begin_));
+    auto* newline = static_cast<char*>(std::memchr(start, '\n', end_ - begin_));
     if (newline != nullptr) {
       size_t length = static_cast<size_t>(newline - start);
       begin_ += length + 1;

@@ -27,8 +27,9 @@ const std::array<CheckInfo, 6>& Catalog() {
        {"PCI DSS: key rotation every 90 days", "ISO 27001: key management"}},
       {kNoHumanAccess,
        "No human access",
-       {"SOC 2 Type II: audit logs", "HIPAA: audit logging + access "
-                                     "restrictions",
+       {"SOC 2 Type II: audit logs",
+        "HIPAA: audit logging + access "
+        "restrictions",
         "ISO 27001: access control"}},
       {kEncryptionAtRest,
        "Encryption at rest",

@@ -201,8 +201,7 @@ class Reader {
     }
     if (node["endpoints"]) {
       if (!node["endpoints"].IsMap()) {
-        return Error(node["endpoints"],
-                     "endpoints must map VPS ids to URLs");
+        return Error(node["endpoints"], "endpoints must map VPS ids to URLs");
       }
       for (const auto& entry : node["endpoints"]) {
         auto url = String(entry.second, "endpoints");

@@ -2,8 +2,6 @@
 // local stack's Barbican, and broken ones), the window, and which reads are
 // flagged.
 
-#include "core/audit/access.h"
-
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -17,6 +15,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "core/audit/access.h"
 #include "core/audit/line_reader.h"
 #include "core/base/iso_time.h"
 
@@ -119,13 +118,12 @@ TEST_F(AccessTest, TruncatedLineIsCountedAndTheNextStillRead) {
   EXPECT_EQ(summary.counts.events, 1u);
   EXPECT_EQ(summary.malformed_by_reason.at("not JSON or cut short"), 1u);
   ASSERT_EQ(summary.malformed_examples.size(), 1u);
-  EXPECT_EQ(summary.malformed_examples[0],
-            path_ + ":1: not JSON or cut short");
+  EXPECT_EQ(summary.malformed_examples[0], path_ + ":1: not JSON or cut short");
 }
 
 TEST_F(AccessTest, NonJsonLinesAreCountedNotFatal) {
-  AccessSummary summary = Scan({"2026-12-03 INFO barbican started",
-                                "[1, 2, 3]", "{\"a\": 1}}", Line({})});
+  AccessSummary summary = Scan({"2026-12-03 INFO barbican started", "[1, 2, 3]",
+                                "{\"a\": 1}}", Line({})});
 
   EXPECT_EQ(summary.counts.lines, 4u);
   EXPECT_EQ(summary.counts.malformed, 3u);
@@ -159,9 +157,9 @@ TEST_F(AccessTest, BadEventTimeIsMalformed) {
   AccessSummary summary = Scan({Line({.time = "yesterday"})});
 
   EXPECT_EQ(summary.counts.malformed, 1u);
-  EXPECT_EQ(summary.malformed_by_reason.count(
-                "eventTime is not an ISO 8601 time"),
-            1u);
+  EXPECT_EQ(
+      summary.malformed_by_reason.count("eventTime is not an ISO 8601 time"),
+      1u);
 }
 
 TEST_F(AccessTest, UnknownActionIsCountedNotMalformed) {
@@ -199,22 +197,22 @@ TEST_F(AccessTest, LegacyPathReadByAPersonIsAPossiblePayloadRead) {
 }
 
 TEST_F(AccessTest, ReaderReadingItsOwnSecretIsNotFlagged) {
-  AccessSummary summary = Scan(
-      {Line({.who = kReaderA, .name = "reader-a"}),
-       Line({.who = kReaderA,
-             .name = "reader-a",
-             .path = std::string("/v1/secrets/") + kSecret})});
+  AccessSummary summary =
+      Scan({Line({.who = kReaderA, .name = "reader-a"}),
+            Line({.who = kReaderA,
+                  .name = "reader-a",
+                  .path = std::string("/v1/secrets/") + kSecret})});
 
   EXPECT_EQ(summary.counts.secret_reads, 2u);
   EXPECT_TRUE(summary.flagged.empty());
 }
 
 TEST_F(AccessTest, AnotherVpsReaderFailsOnEitherPath) {
-  AccessSummary summary = Scan(
-      {Line({.who = kReaderB, .name = "reader-b"}),
-       Line({.who = kReaderB,
-             .name = "reader-b",
-             .path = std::string("/v1/secrets/") + kSecret})});
+  AccessSummary summary =
+      Scan({Line({.who = kReaderB, .name = "reader-b"}),
+            Line({.who = kReaderB,
+                  .name = "reader-b",
+                  .path = std::string("/v1/secrets/") + kSecret})});
 
   EXPECT_EQ(summary.counts.flagged_fail, 2u);
   ASSERT_EQ(summary.flagged.size(), 2u);
@@ -237,17 +235,17 @@ TEST_F(AccessTest, ServiceAccountMayReadMetadataButNotAVpsPayload) {
 TEST_F(AccessTest, ServiceAccountListedByIdCounts) {
   options_.service_accounts = {kDeployer};
 
-  AccessSummary summary = Scan({Line({.who = kDeployer,
-                                      .name = "renamed",
-                                      .path = std::string("/v1/secrets/") +
-                                              kSecret})});
+  AccessSummary summary =
+      Scan({Line({.who = kDeployer,
+                  .name = "renamed",
+                  .path = std::string("/v1/secrets/") + kSecret})});
 
   EXPECT_TRUE(summary.flagged.empty());
 }
 
 TEST_F(AccessTest, DeniedAndPendingReadsAreNotFlagged) {
-  AccessSummary summary = Scan(
-      {Line({.outcome = "pending"}), Line({.outcome = "failure"})});
+  AccessSummary summary =
+      Scan({Line({.outcome = "pending"}), Line({.outcome = "failure"})});
 
   EXPECT_EQ(summary.counts.denied_reads, 1u);
   EXPECT_EQ(summary.counts.secret_reads, 0u);

@@ -1,8 +1,6 @@
 // The checks of `siq audit` that need no server: dotenv files on disk,
 // rotation, and the report model (order, worst first, stable JSON).
 
-#include "core/audit/checks.h"
-
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +12,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "core/audit/checks.h"
 #include "core/audit/report.h"
 #include "core/base/iso_time.h"
 #include "tests/unit/fake_transport.h"
@@ -94,8 +93,7 @@ TEST_F(DotenvScanTest, TemplatesAndDirectoriesAreNotFlagged) {
 TEST_F(DotenvScanTest, MissingScanPathWarns) {
   test::FakeTransport transport;
 
-  CheckResult check =
-      UsesBarbicanCheck({}, {}, {dir_ + "/nowhere"}, transport);
+  CheckResult check = UsesBarbicanCheck({}, {}, {dir_ + "/nowhere"}, transport);
 
   EXPECT_EQ(check.status, CheckStatus::kWarn);
   ASSERT_EQ(check.items.size(), 1u);
@@ -108,8 +106,9 @@ TEST(DotenvNameTest, NamesThatCount) {
   EXPECT_TRUE(IsDotenvName("backend.env"));
   EXPECT_FALSE(IsDotenvName("env"));
   EXPECT_FALSE(IsDotenvName(".envrc"));
-  EXPECT_FALSE(IsDotenvName(".env"
-                            "iron"));
+  EXPECT_FALSE(
+      IsDotenvName(".env"
+                   "iron"));
   EXPECT_FALSE(IsDotenvName("environment.yaml"));
 }
 
@@ -162,8 +161,8 @@ TEST(ProbeTest, ServedDotenvFailsAndItsBodyIsNotKept) {
   config::AuditSettings settings;
   settings.endpoints["vps-1"] = "https://vps-1.example/";
 
-  CheckResult check = UsesBarbicanCheck(
-      {Vps("vps-1", TimePoint{})}, settings, {}, transport);
+  CheckResult check =
+      UsesBarbicanCheck({Vps("vps-1", TimePoint{})}, settings, {}, transport);
 
   EXPECT_EQ(check.status, CheckStatus::kFail);
   ASSERT_EQ(check.items.size(), 1u);
@@ -179,8 +178,8 @@ TEST(ProbeTest, NotFoundPasses) {
   config::AuditSettings settings;
   settings.endpoints["vps-1"] = "https://vps-1.example";
 
-  CheckResult check = UsesBarbicanCheck(
-      {Vps("vps-1", TimePoint{})}, settings, {}, transport);
+  CheckResult check =
+      UsesBarbicanCheck({Vps("vps-1", TimePoint{})}, settings, {}, transport);
 
   EXPECT_EQ(check.status, CheckStatus::kPass);
   EXPECT_EQ(check.evidence["endpoints_probed"], 1);
