@@ -88,6 +88,7 @@ void PrintTableReport(const audit::Report& report) {
   std::stable_sort(checks.begin(), checks.end(),
                    [](auto* a, auto* b) { return a->status > b->status; });
   std::vector<Row> rows;
+  rows.reserve(checks.size());
   for (const audit::CheckResult* check : checks) {
     rows.push_back({std::string(audit::CheckStatusName(check->status)),
                     check->id, check->summary});

@@ -56,10 +56,10 @@ Result<CheckResult> AccessFromLogs(
 }  // namespace
 
 const std::vector<std::string_view>& CheckIds() {
-  static const std::vector<std::string_view> ids = {
+  static const std::vector<std::string_view> kIds = {
       kUsesBarbican,     kRotationConfigured, kNoHumanAccess,
       kEncryptionAtRest, kAclLeastPrivilege,  kRecordsMatchBarbican};
-  return ids;
+  return kIds;
 }
 
 bool NeedsBarbican(const AuditRequest& request) {

@@ -17,7 +17,7 @@ struct CheckInfo {
 
 // The controls each check serves, after the standard's compliance table.
 const std::array<CheckInfo, 6>& Catalog() {
-  static const std::array<CheckInfo, 6> catalog = {{
+  static const std::array<CheckInfo, 6> kCatalog = {{
       {kUsesBarbican,
        "No .env in production",
        {"ISO 27001: access control", "PCI DSS: protect stored secrets",
@@ -43,7 +43,7 @@ const std::array<CheckInfo, 6>& Catalog() {
        "Records match Barbican",
        {"SOC 2 Type II: asset inventory", "ISO 27001: inventory of assets"}},
   }};
-  return catalog;
+  return kCatalog;
 }
 
 }  // namespace
