@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -523,6 +524,78 @@ TEST_F(AuditTest, MissingAuditLogIsAUsageErrorNamingIt) {
 
   EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kUsage));
   EXPECT_NE(result.err.find(dir_ + "/no-such.jsonl"), std::string::npos);
+}
+
+TEST_F(AuditTest, RecordedSecretGoneFromBarbicanIsDangling) {
+  records::Deployment vps = Provision(UniqueName("vps-gone"));
+  WriteConfig();
+  Connected deployer(account_.Config());
+  SecretRef ref(vps.secrets.at("SESSION_SECRET").current->ref);
+  ASSERT_TRUE(deployer.barbican.DeleteSecret(ref).ok());
+
+  RunResult result = Audit({"--only", "records_match_barbican"});
+
+  EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kAuditFailed));
+  json check = Check(json::parse(result.out), "records_match_barbican");
+  ASSERT_EQ(check["items"].size(), 1u) << check.dump(2);
+  EXPECT_EQ(check["items"][0]["ref"], ref.url());
+  EXPECT_EQ(check["evidence"]["dangling"], 1);
+}
+
+// Backups: an encrypted CMS bundle passes; a plain copy of the records,
+// readable by others, fails twice.
+TEST_F(AuditTest, PlainOrOpenBackupFailsCheckFourAndCmsBundlePasses) {
+  WriteConfig();
+  std::string backups = dir_ + "/backups";
+  std::ofstream(backups + "/plain.json")
+      << R"({"deployments": {"vps-1": {"ref": "http://b/v1/secrets/x"}}})";
+  chmod((backups + "/plain.json").c_str(), 0644);
+  std::string make_bundle = fmt::format(
+      "cd {0} && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem "
+      "-out cert.pem -subj /CN=siq-test -days 1 2>/dev/null && "
+      "openssl cms -encrypt -aes-256-gcm -in {1}/plain.json -outform DER "
+      "-out {1}/bundle.cms cert.pem && chmod 600 {1}/bundle.cms",
+      dir_, backups);
+  ASSERT_EQ(std::system(make_bundle.c_str()), 0);  // NOLINT: test setup
+
+  RunResult result = Audit({"--only", "encryption_at_rest"});
+
+  EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kAuditFailed));
+  json check = Check(json::parse(result.out), "encryption_at_rest");
+  EXPECT_EQ(check["evidence"]["backup_files"]["encrypted_bundles"], 1);
+  EXPECT_EQ(check["evidence"]["backup_files"]["plaintext_backups"], 1);
+  EXPECT_EQ(check["evidence"]["secret_stores"]["listed"], false);
+  ASSERT_EQ(check["items"].size(), 2u) << check.dump(2);
+  for (const json& item : check["items"]) {
+    EXPECT_EQ(item["subject"], backups + "/plain.json");
+  }
+}
+
+TEST_F(AuditTest, TableListsTheWorstCheckFirst) {
+  std::filesystem::create_directories(dir_ + "/srv");
+  std::ofstream(dir_ + "/srv/.env") << "A=1\n";
+  WriteConfig();
+
+  RunResult result =
+      RunSiq({"audit", "--config", config_, "--only", "rotation_configured",
+              "--only", "uses_barbican", "--scan", dir_ + "/srv"});
+
+  EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kAuditFailed));
+  std::string second_line = result.out.substr(result.out.find('\n') + 1);
+  EXPECT_TRUE(second_line.starts_with("fail    uses_barbican")) << result.out;
+  EXPECT_NE(result.out.find("pass    rotation_configured"), std::string::npos);
+  EXPECT_NE(result.out.find("a dotenv file (4 bytes)"), std::string::npos);
+}
+
+TEST_F(AuditTest, WarningFailsOnlyWithFailOnWarn) {
+  WriteConfig();
+
+  RunResult lenient = Audit({"--only", "no_human_access"});
+  RunResult strict = Audit({"--only", "no_human_access", "--fail-on", "warn"});
+
+  EXPECT_EQ(lenient.exit_code, 0) << lenient.err;
+  EXPECT_EQ(json::parse(lenient.out)["status"], "warn");
+  EXPECT_EQ(strict.exit_code, static_cast<int>(ExitCode::kAuditFailed));
 }
 
 }  // namespace

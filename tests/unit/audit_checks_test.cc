@@ -218,5 +218,53 @@ TEST(ReportTest, JsonIsTheSameForTheSameReport) {
   EXPECT_LT(first.find("\"a\""), first.find("\"b\""));
 }
 
+class AuditConfigTest : public ::testing::Test {
+ protected:
+  AuditConfigTest()
+      : path_(::testing::TempDir() +
+              fmt::format("siq-audit-config-{}.yaml", getpid())) {}
+  ~AuditConfigTest() override { std::filesystem::remove(path_); }
+
+  Result<config::Config> Load(const std::string& yaml) {
+    std::ofstream(path_) << yaml;
+    return config::LoadConfig(path_);
+  }
+
+  std::string path_;
+};
+
+TEST_F(AuditConfigTest, AuditSectionIsRead) {
+  auto config = Load(
+      "audit:\n"
+      "  service_accounts: [siq-deployer, 0af329315dba4aeda746f5d88a8b07b9]\n"
+      "  endpoints:\n"
+      "    vps-1: https://vps-1.example\n"
+      "  backup_dirs: [/var/backups/siq]\n");
+
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->audit.service_accounts.size(), 2u);
+  EXPECT_EQ(config->audit.endpoints.at("vps-1"), "https://vps-1.example");
+  EXPECT_EQ(config->audit.backup_dirs.at(0), "/var/backups/siq");
+}
+
+TEST_F(AuditConfigTest, EndpointThatIsNotAUrlIsRefusedWithItsLine) {
+  auto config = Load(
+      "audit:\n"
+      "  endpoints:\n"
+      "    vps-1: vps-1.example\n");
+
+  EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(config.status().message().find(path_ + ":3:"), std::string::npos)
+      << config.status().message();
+}
+
+TEST_F(AuditConfigTest, UnknownAuditKeyIsRefused) {
+  auto config = Load("audit:\n  service_acounts: [x]\n");
+
+  EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(config.status().message().find("service_acounts"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace siq::audit
