@@ -211,7 +211,7 @@ void AddAudit(CLI::App& app, GlobalOptions& options, Action& action) {
       ->group("Command");
   command
       ->add_option("--fail-on", flags->fail_on,
-                   "the worst status that still exits 0 is below this")
+                   "exit 5 from this status up: fail, or warn too")
       ->check(CLI::IsMember({"warn", "fail"}))
       ->capture_default_str()
       ->group("Command");

@@ -277,9 +277,13 @@ CheckResult AccessCheck(const AccessSummary& summary,
     check.summary = "no audit log given (--audit-log): reads not checked";
     return check;
   }
+  // An empty trail proves nothing: audit logging may be off, or the
+  // wrong file given.
+  bool silent = counts.events == counts.before_window;
   if (counts.flagged_fail > 0) {
     Raise(check, CheckStatus::kFail);
-  } else if (counts.flagged_warn > 0 || !summary.read_errors.empty()) {
+  } else if (counts.flagged_warn > 0 || !summary.read_errors.empty() ||
+             silent) {
     Raise(check, CheckStatus::kWarn);
   }
   check.summary = fmt::format(
@@ -287,6 +291,9 @@ CheckResult AccessCheck(const AccessSummary& summary,
       "as possible; {} malformed lines",
       counts.secret_reads, counts.payload_reads, counts.events,
       counts.flagged_fail, counts.flagged_warn, counts.malformed);
+  if (silent) {
+    check.summary += "; no event in the window: is audit logging on?";
+  }
   return check;
 }
 

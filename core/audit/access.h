@@ -16,7 +16,7 @@
 // person (warn); any read of a VPS's secret by another VPS's reader (fail);
 // a payload read of a VPS's secret by a service account that is not its
 // reader (fail). Malformed lines and unknown actions are counted, never
-// fatal.
+// fatal. A log with no event in the window warns: it proves nothing.
 //
 // Memory stays flat however long the logs are: lines are streamed, and at
 // most `max_items` flagged reads are kept (all are counted). Not safe to

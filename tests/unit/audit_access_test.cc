@@ -384,6 +384,16 @@ TEST_F(AccessTest, CheckWithoutLogsWarns) {
   EXPECT_NE(check.summary.find("no audit log"), std::string::npos);
 }
 
+TEST_F(AccessTest, LogWithoutEventsInTheWindowWarns) {
+  AccessSummary summary =
+      Scan({Line({.time = "2026-10-01T00:00:00+0000"}), "not json"});
+
+  CheckResult check = AccessCheck(summary, options_);
+
+  EXPECT_EQ(check.status, CheckStatus::kWarn);
+  EXPECT_NE(check.summary.find("no event in the window"), std::string::npos);
+}
+
 TEST_F(AccessTest, OnlyPossibleReadsWarn) {
   AccessSummary summary =
       Scan({Line({.path = std::string("/v1/secrets/") + kSecret})});
