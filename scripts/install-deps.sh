@@ -10,6 +10,8 @@ readonly PACKAGES=(
   libcli11-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   clang-format clang-tidy
+  # siq audit: simdjson parses CADF lines at GB/s, zlib reads gzip logs
+  libsimdjson-dev zlib1g-dev
   # the local stack: PostgreSQL, Keystone and Barbican served by waitress
   postgresql python3-psycopg2 python3-waitress
   python3-keystone python3-barbican barbican-common barbican-api

@@ -267,6 +267,57 @@ class Reader {
     return OkStatus();
   }
 
+  Result<std::vector<std::string>> StringList(const YAML::Node& node,
+                                              const std::string& field) const {
+    if (!node.IsSequence()) {
+      return Error(node, fmt::format("{} must be a list", field));
+    }
+    std::vector<std::string> values;
+    for (const auto& entry : node) {
+      auto value = String(entry, field);
+      if (!value.ok()) {
+        return value.status();
+      }
+      values.push_back(*value);
+    }
+    return values;
+  }
+
+  Status Audit(const YAML::Node& node, AuditSettings& audit) const {
+    SIQ_RETURN_IF_ERROR(
+        CheckKeys(node, {"service_accounts", "endpoints", "backup_dirs"}));
+    for (auto [field, target] :
+         {std::pair{"service_accounts", &audit.service_accounts},
+          std::pair{"backup_dirs", &audit.backup_dirs}}) {
+      if (node[field]) {
+        auto values = StringList(node[field], field);
+        if (!values.ok()) {
+          return values.status();
+        }
+        *target = std::move(*values);
+      }
+    }
+    if (node["endpoints"]) {
+      if (!node["endpoints"].IsMap()) {
+        return Error(node["endpoints"], "endpoints must map VPS ids to URLs");
+      }
+      for (const auto& entry : node["endpoints"]) {
+        auto url = String(entry.second, "endpoints");
+        if (!url.ok()) {
+          return url.status();
+        }
+        if (!url->starts_with("http://") && !url->starts_with("https://")) {
+          return Error(entry.second,
+                       fmt::format("endpoint '{}' must be an http:// or "
+                                   "https:// URL",
+                                   *url));
+        }
+        audit.endpoints[entry.first.as<std::string>()] = *url;
+      }
+    }
+    return OkStatus();
+  }
+
  private:
   std::string path_;
 };
@@ -324,8 +375,8 @@ Result<Config> LoadConfig(const std::string& path) {
   Reader reader(path);
   try {
     SIQ_RETURN_IF_ERROR(reader.CheckKeys(
-        root,
-        {"records", "secret_kinds", "readers", "policies", "notifications"}));
+        root, {"records", "secret_kinds", "readers", "policies",
+               "notifications", "audit"}));
     if (root["records"]) {
       auto records = reader.String(root["records"], "records");
       if (!records.ok()) {
@@ -350,6 +401,9 @@ Result<Config> LoadConfig(const std::string& path) {
     if (root["notifications"]) {
       SIQ_RETURN_IF_ERROR(
           reader.Notifications(root["notifications"], config.notifications));
+    }
+    if (root["audit"]) {
+      SIQ_RETURN_IF_ERROR(reader.Audit(root["audit"], config.audit));
     }
   } catch (const YAML::Exception& e) {
     return Status(StatusCode::kInvalidArgument,

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,17 @@ struct NotificationChannel {
   std::vector<std::string> audiences;
 };
 
+// What `siq audit` needs to know beyond the records.
+struct AuditSettings {
+  // Keystone users (names or ids) whose reads are the machines', not
+  // people's. Every VPS's reader counts as one without being listed.
+  std::vector<std::string> service_accounts;
+  // The HTTP endpoint of a production VPS, by VPS id, for the /.env probe.
+  std::map<std::string, std::string> endpoints;
+  // Directories of backup bundles, checked for encryption and mode 0600.
+  std::vector<std::string> backup_dirs;
+};
+
 struct Config {
   std::string path;  // the file it came from, or "" for the defaults
   std::string records = "/var/lib/siq/deployments.json";
@@ -58,6 +70,7 @@ struct Config {
   std::vector<SecretKind> secret_kinds;
   ReaderSettings readers;
   std::vector<NotificationChannel> notifications;
+  AuditSettings audit;
 };
 
 // The catalog of the standard's rotation table.
