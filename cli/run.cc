@@ -17,6 +17,7 @@
 
 #include "cli/output.h"
 #include "core/base/iso_time.h"
+#include "core/policy/guard.h"
 #include "core/records/deployment.h"
 #include "core/run/runner.h"
 #include "core/run/secret_loader.h"
@@ -99,9 +100,16 @@ Status CheckCredentialFile(const std::string& path) {
   return OkStatus();
 }
 
+// `siq run` acts as the VPS, whatever role the config names: its reads
+// are checked against the VPS's policy for its own vps_id.
+ActingRole VpsRole(const records::VpsId& vps) {
+  return {std::string(policy::kVpsRole), {{"vps_id", vps.str()}}};
+}
+
 Result<std::unique_ptr<barbican::Connection>> ConnectWithFile(
     const GlobalOptions& options,
-    const std::string& path) {
+    const std::string& path,
+    const ActingRole& acting) {
   SIQ_RETURN_IF_ERROR(CheckCredentialFile(path));
   // Only the file speaks: a deployer's OS_* left in the environment must not
   // mix into the reader's identity.
@@ -121,8 +129,10 @@ Result<std::unique_ptr<barbican::Connection>> ConnectWithFile(
   if (!config.ok()) {
     return config.status().WithContext(path);
   }
-  return std::make_unique<barbican::Connection>(std::move(*config),
-                                                TransportFrom(options));
+  auto connection = std::make_unique<barbican::Connection>(
+      std::move(*config), TransportFrom(options));
+  SIQ_RETURN_IF_ERROR(GuardConnection(*connection, acting));
+  return connection;
 }
 
 void PrintCheck(const std::string& vps,
@@ -218,9 +228,10 @@ ExitCode RunRun(const GlobalOptions& options, const Flags& flags) {
   if (!runner_options.ok()) {
     return Fail(runner_options.status());
   }
-  auto connection = flags.credential_file.empty()
-                        ? Connect(options)
-                        : ConnectWithFile(options, flags.credential_file);
+  auto connection =
+      flags.credential_file.empty()
+          ? Connect(options, VpsRole(*vps))
+          : ConnectWithFile(options, flags.credential_file, VpsRole(*vps));
   if (!connection.ok()) {
     return Fail(connection.status());
   }
