@@ -59,7 +59,7 @@ Status PolicyGuard::Check(const barbican::GuardedCall& call) {
       Summarize(set_, role_, request.action, request.resource).verdict !=
           Verdict::kDeny) {
     log::Get("policy")
-        ->debug("policy: role {} may {} if the answer's name allows it",
+        ->debug("role {} may {} if the answer's name allows it",
                 role_, what);
     return OkStatus();
   }
@@ -70,7 +70,7 @@ Status PolicyGuard::Check(const barbican::GuardedCall& call) {
           ? fmt::format(" ({})", decision.statement->location.str())
           : "";
   log::Get("policy")
-      ->debug("policy: role {} {} {}: {}{}", role_,
+      ->debug("role {} {} {}: {}{}", role_,
               decision.effect == Effect::kAllow ? "may" : "may not", what,
               decision.reason, where);
   if (decision.effect == Effect::kAllow) {
