@@ -125,7 +125,17 @@ INSTANTIATE_TEST_SUITE_P(
                   4, "unknown key 'algorithm'"},
         BadConfig{"secret_kinds: []\n", 1, "non-empty"},
         BadConfig{"readers:\n  domian: x\n", 2, "unknown key 'domian'"},
+        BadConfig{"role: [a, b]\n", 1, "role must be a string"},
         BadConfig{"records: [a, b\n", 2, ""}));
+
+TEST_F(ConfigTest, RoleDefaultsToTheDeploymentServiceAndCanBeNamed) {
+  auto defaults = LoadConfig("");
+  auto named = Load("role: portal-admin\n");
+
+  ASSERT_TRUE(defaults.ok() && named.ok());
+  EXPECT_EQ(defaults->role, "deployment-service");
+  EXPECT_EQ(named->role, "portal-admin");
+}
 
 TEST_F(ConfigTest, MissingFileIsAConfigurationError) {
   auto config = LoadConfig(path_ + ".absent");
