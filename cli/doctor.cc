@@ -61,8 +61,9 @@ Status RoundTrip(barbican::Client& client, std::string& detail) {
   // service's does): then storing and deleting is all there is to check.
   if (!read.ok() && read.status().code() == StatusCode::kPermissionDenied &&
       read.status().http_status() == 0 && deleted.ok()) {
-    detail = "stored and deleted; reading it back is not this role's to do "
-             "(policy)";
+    detail =
+        "stored and deleted; reading it back is not this role's to do "
+        "(policy)";
     return OkStatus();
   }
   if (!read.ok()) {

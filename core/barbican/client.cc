@@ -363,12 +363,12 @@ Result<std::vector<SecretMeta>> Client::ListSecrets(
   std::vector<SecretMeta> secrets;
   for (int offset = 0;; offset += kPageSize) {
     std::string operation = fmt::format("listing secrets (offset {})", offset);
-    auto doc = SendForJson(
-        {.operation = operation,
-         .path = fmt::format("/secrets?limit={}&offset={}{}", kPageSize,
-                             offset, query),
-         .guarded = {.action = GuardedAction::kList,
-                     .resource = GuardedResource::kSecrets}});
+    auto doc =
+        SendForJson({.operation = operation,
+                     .path = fmt::format("/secrets?limit={}&offset={}{}",
+                                         kPageSize, offset, query),
+                     .guarded = {.action = GuardedAction::kList,
+                                 .resource = GuardedResource::kSecrets}});
     if (!doc.ok()) {
       return doc.status();
     }
@@ -399,10 +399,10 @@ Result<std::map<std::string, std::string>> Client::GetSecretMetadata(
     const SecretRef& ref) {
   std::string operation =
       fmt::format("reading the metadata of secret {}", ref.url());
-  auto doc = SendForJson(
-      {.operation = operation,
-       .path = fmt::format("/secrets/{}/metadata", ref.id()),
-       .guarded = On(GuardedResource::kSecrets, GuardedAction::kGet, ref.id())});
+  auto doc = SendForJson({.operation = operation,
+                          .path = fmt::format("/secrets/{}/metadata", ref.id()),
+                          .guarded = On(GuardedResource::kSecrets,
+                                        GuardedAction::kGet, ref.id())});
   if (!doc.ok()) {
     return doc.status();
   }
@@ -584,12 +584,12 @@ Result<std::vector<Container>> Client::ListContainers(const std::string& name) {
   for (int offset = 0;; offset += kPageSize) {
     std::string operation =
         fmt::format("listing containers (offset {})", offset);
-    auto doc = SendForJson(
-        {.operation = operation,
-         .path = fmt::format("/containers?limit={}&offset={}{}", kPageSize,
-                             offset, query),
-         .guarded = {.action = GuardedAction::kList,
-                     .resource = GuardedResource::kContainers}});
+    auto doc =
+        SendForJson({.operation = operation,
+                     .path = fmt::format("/containers?limit={}&offset={}{}",
+                                         kPageSize, offset, query),
+                     .guarded = {.action = GuardedAction::kList,
+                                 .resource = GuardedResource::kContainers}});
     if (!doc.ok()) {
       return doc.status();
     }
@@ -646,10 +646,10 @@ Status Client::RemoveContainerSecret(const ContainerRef& ref,
 Result<Acl> Client::GetSecretAcl(const SecretRef& ref) {
   std::string operation =
       fmt::format("reading the ACL of secret {}", ref.url());
-  auto doc = SendForJson(
-      {.operation = operation,
-       .path = fmt::format("/secrets/{}/acl", ref.id()),
-       .guarded = On(GuardedResource::kSecrets, GuardedAction::kGet, ref.id())});
+  auto doc = SendForJson({.operation = operation,
+                          .path = fmt::format("/secrets/{}/acl", ref.id()),
+                          .guarded = On(GuardedResource::kSecrets,
+                                        GuardedAction::kGet, ref.id())});
   if (!doc.ok()) {
     return doc.status();
   }
@@ -671,11 +671,10 @@ Status Client::SetSecretAcl(const SecretRef& ref, const Acl& acl) {
 Result<Acl> Client::GetContainerAcl(const ContainerRef& ref) {
   std::string operation =
       fmt::format("reading the ACL of container {}", ref.url());
-  auto doc = SendForJson(
-      {.operation = operation,
-       .path = fmt::format("/containers/{}/acl", ref.id()),
-       .guarded = On(GuardedResource::kContainers, GuardedAction::kGet,
-                     ref.id())});
+  auto doc = SendForJson({.operation = operation,
+                          .path = fmt::format("/containers/{}/acl", ref.id()),
+                          .guarded = On(GuardedResource::kContainers,
+                                        GuardedAction::kGet, ref.id())});
   if (!doc.ok()) {
     return doc.status();
   }
@@ -733,8 +732,8 @@ Result<std::vector<Consumer>> Client::ListSecretConsumers(
          .path = fmt::format("/secrets/{}/consumers?limit={}&offset={}",
                              ref.id(), kPageSize, offset),
          .consumers_api = true,
-         .guarded = On(GuardedResource::kSecrets, GuardedAction::kGet,
-                       ref.id())});
+         .guarded =
+             On(GuardedResource::kSecrets, GuardedAction::kGet, ref.id())});
     if (!doc.ok()) {
       return doc.status();
     }

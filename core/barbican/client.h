@@ -39,6 +39,12 @@ class Client {
   // Every later request is put to `guard` first; nullptr for none (the
   // default). The guard must outlive the client.
   void set_guard(Guard* guard) { guard_ = guard; }
+  // Tells the guard the name of an object the caller knows from its own
+  // records (a deployment record names every secret and container), so that
+  // requests by ref are decided on it. No request.
+  void NoteName(std::string_view id, const std::string& name) {
+    Remember(id, name);
+  }
 
   // Secrets.
   [[nodiscard]] Result<SecretRef> CreateSecret(const SecretSpec& spec,

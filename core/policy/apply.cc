@@ -17,19 +17,21 @@ struct Target {
   std::string resource;
   std::string ref;
   bool container = false;
+  std::string name;  // the Barbican name, from the record
 };
 
 std::vector<Target> TargetsOf(const records::Deployment& deployment) {
   std::vector<Target> targets;
   if (!deployment.container_ref.empty()) {
-    targets.push_back({"container", deployment.container_ref, true});
+    targets.push_back({"container", deployment.container_ref, true,
+                       deployment.container_name});
   }
   for (const auto& [kind, slot] : deployment.secrets) {
     for (const auto& [version, label] :
          {std::pair{&slot.current, ""}, std::pair{&slot.pending, " (pending)"},
           std::pair{&slot.previous, " (previous)"}}) {
       if (version->has_value() && !(*version)->ref.empty()) {
-        targets.push_back({kind + label, (*version)->ref, false});
+        targets.push_back({kind + label, (*version)->ref, false, slot.name});
       }
     }
   }
@@ -68,10 +70,14 @@ Result<std::optional<AclDrift>> CheckOne(barbican::Client& client,
                                          const Target& target,
                                          DryRun dry_run) {
   AclDrift drift{.vps = vps, .resource = target.resource, .ref = target.ref};
-  auto acl =
-      target.container
-          ? client.GetContainerAcl(barbican::ContainerRef(target.ref))
-          : client.GetSecretAcl(barbican::SecretRef(target.ref));
+  if (target.container) {
+    client.NoteName(barbican::ContainerRef(target.ref).id(), target.name);
+  } else {
+    client.NoteName(barbican::SecretRef(target.ref).id(), target.name);
+  }
+  auto acl = target.container
+                 ? client.GetContainerAcl(barbican::ContainerRef(target.ref))
+                 : client.GetSecretAcl(barbican::SecretRef(target.ref));
   if (!acl.ok()) {
     if (IsPolicyDenial(acl.status())) {
       return acl.status();
@@ -152,8 +158,8 @@ Result<ApplyReport> ApplyAcls(
 
     for (const Target& target : TargetsOf(deployment)) {
       ++report.acls_checked;
-      auto drift = CheckOne(client, vps, deployment.reader_user_id, target,
-                            dry_run);
+      auto drift =
+          CheckOne(client, vps, deployment.reader_user_id, target, dry_run);
       if (!drift.ok()) {
         return drift.status().WithContext(
             fmt::format("applying the policies to {}", vps));

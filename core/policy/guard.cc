@@ -58,9 +58,8 @@ Status PolicyGuard::Check(const barbican::GuardedCall& call) {
       call.name_check == barbican::NameCheck::kAfterAnswer &&
       Summarize(set_, role_, request.action, request.resource).verdict !=
           Verdict::kDeny) {
-    log::Get("policy")
-        ->debug("role {} may {} if the answer's name allows it",
-                role_, what);
+    log::Get("policy")->debug("role {} may {} if the answer's name allows it",
+                              role_, what);
     return OkStatus();
   }
 
@@ -69,17 +68,17 @@ Status PolicyGuard::Check(const barbican::GuardedCall& call) {
       decision.statement
           ? fmt::format(" ({})", decision.statement->location.str())
           : "";
-  log::Get("policy")
-      ->debug("role {} {} {}: {}{}", role_,
-              decision.effect == Effect::kAllow ? "may" : "may not", what,
-              decision.reason, where);
+  log::Get("policy")->debug(
+      "role {} {} {}: {}{}", role_,
+      decision.effect == Effect::kAllow ? "may" : "may not", what,
+      decision.reason, where);
   if (decision.effect == Effect::kAllow) {
     return OkStatus();
   }
-  return Status(StatusCode::kPermissionDenied,
-                fmt::format("{}: policy denied: role {} may not {}: {}{}",
-                            call.operation, role_, what, decision.reason,
-                            where));
+  return Status(
+      StatusCode::kPermissionDenied,
+      fmt::format("{}: policy denied: role {} may not {}: {}{}", call.operation,
+                  role_, what, decision.reason, where));
 }
 
 Result<PolicySet> LoadEnforcedPolicies(const std::string& dir,

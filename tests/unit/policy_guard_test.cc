@@ -1,5 +1,3 @@
-#include "core/policy/guard.h"
-
 #include <chrono>
 #include <map>
 #include <memory>
@@ -15,6 +13,7 @@
 #include "core/base/exit_codes.h"
 #include "core/keystone/session.h"
 #include "core/policy/apply.h"
+#include "core/policy/guard.h"
 #include "core/policy/policy.h"
 #include "tests/unit/fake_transport.h"
 
@@ -95,8 +94,8 @@ class PolicyGuardTest : public testing::Test {
              std::map<std::string, std::string> vars = {}) {
     auto set = BuiltinPolicies();
     ASSERT_TRUE(set.ok()) << set.status().message();
-    guard_ = std::make_unique<PolicyGuard>(std::move(*set), role,
-                                           std::move(vars));
+    guard_ =
+        std::make_unique<PolicyGuard>(std::move(*set), role, std::move(vars));
     client_.set_guard(guard_.get());
   }
 
@@ -132,8 +131,7 @@ TEST_F(PolicyGuardTest, DeployerPayloadReadIsRefusedBeforeTheRequest) {
                 "policies/deployment-service.yaml:17)"),
             std::string::npos)
       << payload.status().message();
-  EXPECT_EQ(BarbicanRequests(),
-            std::vector<std::string>{"GET /v1/secrets/s1"});
+  EXPECT_EQ(BarbicanRequests(), std::vector<std::string>{"GET /v1/secrets/s1"});
 }
 
 TEST_F(PolicyGuardTest, VpsReadsThePayloadOfItsOwnSecret) {
@@ -158,8 +156,7 @@ TEST_F(PolicyGuardTest, VpsNeverReadsThePayloadOfALongerVpsId) {
   ASSERT_FALSE(payload.ok());
   EXPECT_EQ(ExitCodeFor(payload.status()), ExitCode::kPolicyDenied);
   // The metadata read went out (its name decides), the payload read not.
-  EXPECT_EQ(BarbicanRequests(),
-            std::vector<std::string>{"GET /v1/secrets/s1"});
+  EXPECT_EQ(BarbicanRequests(), std::vector<std::string>{"GET /v1/secrets/s1"});
 }
 
 TEST_F(PolicyGuardTest, VpsDeleteIsRefusedWithoutARequest) {
@@ -180,7 +177,8 @@ TEST_F(PolicyGuardTest, VpsReadsOnlyTheContainerNamedExactlyItsId) {
   transport_.Enqueue(JsonAnswer(200, ContainerJson("c1", "vps-1")));
   transport_.Enqueue(JsonAnswer(200, ContainerJson("c2", "vps-10")));
 
-  auto own = client_.GetContainer(barbican::ContainerRef(Url("/v1/containers/c1")));
+  auto own =
+      client_.GetContainer(barbican::ContainerRef(Url("/v1/containers/c1")));
   auto other =
       client_.GetContainer(barbican::ContainerRef(Url("/v1/containers/c2")));
 
@@ -205,8 +203,7 @@ TEST_F(PolicyGuardTest, VpsWithoutItsIdReadsNothing) {
   auto payload = client_.GetPayload(barbican::SecretRef(Url("/v1/secrets/s1")));
 
   EXPECT_EQ(ExitCodeFor(payload.status()), ExitCode::kPolicyDenied);
-  EXPECT_EQ(BarbicanRequests(),
-            std::vector<std::string>{"GET /v1/secrets/s1"});
+  EXPECT_EQ(BarbicanRequests(), std::vector<std::string>{"GET /v1/secrets/s1"});
 }
 
 TEST_F(PolicyGuardTest, DeployerRetiresAPreviousSecret) {
@@ -240,7 +237,8 @@ TEST_F(PolicyGuardTest, UnknownRoleSendsNothing) {
 
 // --- siq policy apply ---------------------------------------------------
 
-records::Deployment Deployed(const std::string& vps, const std::string& reader) {
+records::Deployment Deployed(const std::string& vps,
+                             const std::string& reader) {
   records::Deployment deployment{.vps = *records::VpsId::Parse(vps)};
   deployment.state = std::string(records::kStateComplete);
   deployment.container_ref = Url("/v1/containers/c-" + vps);

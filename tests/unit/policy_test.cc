@@ -147,10 +147,9 @@ const std::vector<DecisionCase> kDecisions = {
     // A VPS reads its own container, named exactly its id, and no other.
     {"vps-application", Action::kGet, kContainers, "vps-1", kVps1, kAllow,
      kReader, 2},
-    {"vps-application", Action::kGet, kContainers, "vps-10", kVps1, kDeny,
-     "", 0},
-    {"vps-application", Action::kGet, kContainers, "vps-1", {}, kDeny, "",
+    {"vps-application", Action::kGet, kContainers, "vps-10", kVps1, kDeny, "",
      0},
+    {"vps-application", Action::kGet, kContainers, "vps-1", {}, kDeny, "", 0},
     {"vps-application", Action::kList, kContainers, "", kVps1, kDeny, "", 0},
     // A VPS reads its own secrets, metadata and values.
     {"vps-application", Action::kGet, kSecrets, "vps-1_JWT_SECRET", kVps1,
