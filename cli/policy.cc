@@ -16,6 +16,7 @@
 #include "cli/output.h"
 #include "core/policy/apply.h"
 #include "core/policy/evaluator.h"
+#include "core/policy/guard.h"
 #include "core/policy/oslo.h"
 #include "core/policy/policy.h"
 
@@ -29,7 +30,10 @@ The policies are the standard's YAML IAM policies: per role, which actions
 which conditions (name_prefix: "${vps_id}_"). A role table (roles.yaml)
 names each role's policies and Keystone roles. Default deny; any matching
 deny wins; otherwise an allow must match. They are read from --policies,
-else the `policies:` directory of siq's config, else /usr/share/siq/policies.
+else the `policies:` directory of siq's config, else /usr/share/siq/policies,
+else (not installed) the policies built into siq. Every command checks each
+Barbican request against the policies of the config's `role:` first, and
+exits 3 naming the deciding statement when they refuse it.
 
 Examples:
   $ siq policy check /etc/siq/policies/*.yaml
@@ -116,12 +120,18 @@ Result<std::string> PolicyDir(const Source& source) {
   return config->policies;
 }
 
+// The policies as every command enforces them: --policies, else the
+// config's directory, else the built-in ones when the default directory is
+// not installed.
 Result<policy::PolicySet> LoadSet(const Source& source) {
   auto dir = PolicyDir(source);
   if (!dir.ok()) {
     return dir.status();
   }
-  return policy::LoadPolicyDir(*dir);
+  if (!source.policies.empty()) {
+    return policy::LoadPolicyDir(*dir);
+  }
+  return policy::LoadEnforcedPolicies(*dir, config::Config{}.policies);
 }
 
 ExitCode RunCheck(const Flags& flags) {
