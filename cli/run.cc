@@ -39,7 +39,8 @@ TERM, INT and HUP go to the child; siq exits with its exit code.
 restart (--restart) or through the pipe on SIQ_SECRETS_FD followed by the
 reload signal (see man siq-run), and siq moves its consumer entries to the
 secrets now loaded. --check only reads every secret and prints kinds and
-fingerprints, never values.
+fingerprints, never values. siq run acts as the policy role vps-application
+with vps_id = --vps: a container or secret not its own is refused (exit 3).
 
 Examples:
   $ siq run --vps vps-prod-001 --container "$REF" -- ./server --port 8080
