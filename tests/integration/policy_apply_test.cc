@@ -204,6 +204,30 @@ TEST_F(PolicyApplyTest, DryRunPrintsTheDriftAndChangesNoAcl) {
       << "the drift is still there";
 }
 
+TEST_F(PolicyApplyTest, AFixThatFailsIsReportedAndTheRestIsFixed) {
+  Vps a = Provision("vps-a");
+  Vps b = Provision("vps-b");
+  AddDrift(a, b);
+  SecretRef gone(a.record.secrets.at("DB_PASSWORD").current->ref);
+  ASSERT_TRUE(deployer_.barbican.DeleteSecret(gone).ok());
+
+  RunResult result =
+      RunSiq({"policy", "apply", "--records", records_, "-o", "json"});
+
+  EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kPartialFailure))
+      << result.err;
+  auto doc = nlohmann::json::parse(result.out);
+  EXPECT_EQ(doc["failed"], 1);
+  ASSERT_EQ(doc["drifts"].size(), 3u) << result.out;
+  EXPECT_EQ(doc["drifts"][1]["resource"], "DB_PASSWORD");
+  EXPECT_EQ(doc["drifts"][1]["outcome"], "failed");
+  EXPECT_NE(doc["drifts"][1]["error"].get<std::string>().find("HTTP 404"),
+            std::string::npos)
+      << result.out;
+  EXPECT_EQ(doc["drifts"][2]["resource"], "JWT_SECRET");
+  EXPECT_EQ(doc["drifts"][2]["outcome"], "fixed");
+}
+
 TEST_F(PolicyApplyTest, ARoleThatMayNotWriteAclsExitsThreeAndChangesNothing) {
   Vps a = Provision("vps-a");
   Vps b = Provision("vps-b");
