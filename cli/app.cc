@@ -8,9 +8,17 @@
 #include <fmt/format.h>
 
 #include "core/base/log.h"
+#include "core/policy/guard.h"
 
 namespace siq::cli {
 namespace {
+
+// The --config of the chosen command. Commands parse it into their own
+// options; Connect needs it too, and every command calls Connect.
+std::string& ConfigFlag() {
+  static std::string path;
+  return path;
+}
 
 void AddConnectionOption(CLI::App& app,
                          const char* flag,
@@ -101,8 +109,9 @@ void AddOutputOption(CLI::App& command, OutputFormat& format) {
 void AddRecordOptions(CLI::App& command, RecordOptions& options) {
   command
       .add_option("--config", options.config,
-                  "siq's config file: secret kinds, records, readers "
-                  "(env SIQ_CONFIG)")
+                  "siq's config file: secret kinds, records, readers, "
+                  "acting role (env SIQ_CONFIG)")
+      ->each(RememberConfigFlag)
       ->group("Records");
   command
       .add_option("--records", options.records,
@@ -171,8 +180,42 @@ http::TransportOptions TransportFrom(const GlobalOptions& options) {
   return transport;
 }
 
+void RememberConfigFlag(const std::string& path) {
+  ConfigFlag() = path;
+}
+
+Status GuardConnection(barbican::Connection& connection,
+                       const std::optional<ActingRole>& acting) {
+  std::string path = ConfigFlag();
+  if (path.empty()) {
+    path = keystone::ProcessEnvironment()("SIQ_CONFIG").value_or("");
+  }
+  auto config = config::LoadConfig(path);
+  if (!config.ok()) {
+    return config.status();
+  }
+  auto set =
+      policy::LoadEnforcedPolicies(config->policies, config::Config{}.policies);
+  if (!set.ok()) {
+    return set.status().WithContext("loading the enforced policies");
+  }
+  ActingRole role = acting.value_or(ActingRole{config->role, {}});
+  if (set->FindRole(role.role) == nullptr) {
+    return Status(StatusCode::kInvalidArgument,
+                  fmt::format("{}: role '{}' is not in the role table of {}",
+                              path.empty() ? "the default config" : path,
+                              role.role, set->dir));
+  }
+  log::Get("policy")->info("acting as role {} under the policies of {}",
+                           role.role, set->dir);
+  connection.set_guard(std::make_unique<policy::PolicyGuard>(
+      std::move(*set), std::move(role.role), std::move(role.vars)));
+  return OkStatus();
+}
+
 Result<std::unique_ptr<barbican::Connection>> Connect(
-    const GlobalOptions& options) {
+    const GlobalOptions& options,
+    const std::optional<ActingRole>& acting) {
   keystone::EnvLookup env = keystone::ProcessEnvironment();
   auto config = keystone::LoadAuthConfig(options.auth, env,
                                          keystone::CloudsYamlPaths(env));
@@ -180,8 +223,10 @@ Result<std::unique_ptr<barbican::Connection>> Connect(
   if (!config.ok()) {
     return config.status();
   }
-  return std::make_unique<barbican::Connection>(std::move(*config),
-                                                TransportFrom(options));
+  auto connection = std::make_unique<barbican::Connection>(
+      std::move(*config), TransportFrom(options));
+  SIQ_RETURN_IF_ERROR(GuardConnection(*connection, acting));
+  return connection;
 }
 
 ExitCode Fail(const Status& status) {

@@ -4,7 +4,10 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include <CLI/CLI.hpp>
@@ -73,10 +76,31 @@ void ApplyVerbosity(const GlobalOptions& options);
 // --timeout and --connect-timeout as transport options.
 http::TransportOptions TransportFrom(const GlobalOptions& options);
 
+// The role of the role table that siq acts as, and its variables.
+struct ActingRole {
+  std::string role;
+  std::map<std::string, std::string> vars;  // "vps_id" -> "vps-1"
+};
+
+// The config file a command's --config named, for Connect; AddRecordOptions
+// calls it, and so does any other --config option.
+void RememberConfigFlag(const std::string& path);
+
+// Puts the policy guard (core/policy/guard.h) on `connection`, so that no
+// Barbican request is sent that the acting role's policies refuse. The
+// config (--config, else SIQ_CONFIG, else the defaults) names the role
+// (`role:`) and the policy directory (`policies:`; the built-in policies
+// when the default directory is not installed); `acting`, when given, is
+// the role instead. Fails on a bad config or policy file, naming it.
+Status GuardConnection(barbican::Connection& connection,
+                       const std::optional<ActingRole>& acting = std::nullopt);
+
 // Loads the credentials (flags, OS_*, clouds.yaml), removes the secret ones
-// from the environment, and builds a connection. No request is made yet.
+// from the environment, and builds a connection guarded by the policies as
+// GuardConnection says. No request is made yet.
 Result<std::unique_ptr<barbican::Connection>> Connect(
-    const GlobalOptions& options);
+    const GlobalOptions& options,
+    const std::optional<ActingRole>& acting = std::nullopt);
 
 // Prints "siq: error: ..." on stderr and returns the status's exit code.
 ExitCode Fail(const Status& status);

@@ -17,7 +17,9 @@ namespace {
 constexpr char kFooter[] = R"help(
 Authenticates with Keystone, finds the key-manager endpoint in the catalog
 and, with --round-trip, stores a random secret, reads it back, compares the
-bytes and deletes it. Nothing else is changed. The value is random, held in
+bytes and deletes it; the read-back is skipped when the acting role's policy
+forbids payload reads (the deployment service's does). Nothing else is
+changed. The value is random, held in
 locked memory and never printed.
 
 Examples:
@@ -55,6 +57,15 @@ Status RoundTrip(barbican::Client& client, std::string& detail) {
   }
   auto read = client.GetPayload(*ref);
   Status deleted = client.DeleteSecret(*ref);
+  // The acting role's policy may forbid reading payloads (the deployment
+  // service's does): then storing and deleting is all there is to check.
+  if (!read.ok() && read.status().code() == StatusCode::kPermissionDenied &&
+      read.status().http_status() == 0 && deleted.ok()) {
+    detail =
+        "stored and deleted; reading it back is not this role's to do "
+        "(policy)";
+    return OkStatus();
+  }
   if (!read.ok()) {
     return read.status();
   }

@@ -1,5 +1,7 @@
 #include "cli/policy.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -12,7 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/output.h"
+#include "core/policy/apply.h"
 #include "core/policy/evaluator.h"
+#include "core/policy/guard.h"
 #include "core/policy/oslo.h"
 #include "core/policy/policy.h"
 
@@ -26,7 +30,10 @@ The policies are the standard's YAML IAM policies: per role, which actions
 which conditions (name_prefix: "${vps_id}_"). A role table (roles.yaml)
 names each role's policies and Keystone roles. Default deny; any matching
 deny wins; otherwise an allow must match. They are read from --policies,
-else the `policies:` directory of siq's config, else /usr/share/siq/policies.
+else the `policies:` directory of siq's config, else /usr/share/siq/policies,
+else (not installed) the policies built into siq. Every command checks each
+Barbican request against the policies of the config's `role:` first, and
+exits 3 naming the deciding statement when they refuse it.
 
 Examples:
   $ siq policy check /etc/siq/policies/*.yaml
@@ -63,6 +70,21 @@ Examples:
   $ siq policy render --oslo --out /etc/barbican/policy.yaml
 )help";
 
+constexpr char kApplyFooter[] = R"help(
+Reads every deployment record and makes Barbican match it: each secret of a
+VPS (current, pending, previous) and its container private (project-access
+false), with exactly the VPS's reader on the read ACL. Any other user is
+removed and a missing reader added. Prints what drifted, per VPS and
+object, and what was done; --dry-run only prints it. Records still
+provisioning are skipped. Exits 0 when nothing drifted or everything was
+fixed, 4 when some fixes failed (run it again), 3 when the acting role's
+policy refuses a step.
+
+Examples:
+  $ siq policy apply --dry-run
+  $ siq policy apply --records /var/lib/siq/deployments.json --output json
+)help";
+
 struct Source {
   std::string policies;  // --policies
   std::string config;    // --config, else SIQ_CONFIG
@@ -79,6 +101,8 @@ struct Flags {
   std::vector<std::string> vars;
   bool oslo = false;  // render
   std::string out;
+  RecordOptions records;  // apply
+  bool dry_run = false;
 };
 
 Result<std::string> PolicyDir(const Source& source) {
@@ -96,12 +120,18 @@ Result<std::string> PolicyDir(const Source& source) {
   return config->policies;
 }
 
+// The policies as every command enforces them: --policies, else the
+// config's directory, else the built-in ones when the default directory is
+// not installed.
 Result<policy::PolicySet> LoadSet(const Source& source) {
   auto dir = PolicyDir(source);
   if (!dir.ok()) {
     return dir.status();
   }
-  return policy::LoadPolicyDir(*dir);
+  if (!source.policies.empty()) {
+    return policy::LoadPolicyDir(*dir);
+  }
+  return policy::LoadEnforcedPolicies(*dir, config::Config{}.policies);
 }
 
 ExitCode RunCheck(const Flags& flags) {
@@ -312,6 +342,78 @@ ExitCode RunRender(const Flags& flags) {
   return ExitCode::kOk;
 }
 
+void PrintApply(const policy::ApplyReport& report, OutputFormat format) {
+  bool dry = report.dry_run == policy::DryRun::kYes;
+  if (format == OutputFormat::kJson) {
+    nlohmann::json drifts = nlohmann::json::array();
+    for (const policy::AclDrift& drift : report.drifts) {
+      drifts.push_back({{"vps", drift.vps},
+                        {"resource", drift.resource},
+                        {"ref", drift.ref},
+                        {"changes", drift.changes},
+                        {"outcome", policy::OutcomeName(drift.outcome)},
+                        {"error", drift.status.message()}});
+    }
+    PrintJson({{"dry_run", dry},
+               {"vps_checked", report.vps_checked},
+               {"acls_checked", report.acls_checked},
+               {"skipped", report.skipped},
+               {"drifted", report.drifts.size()},
+               {"failed", report.failed()},
+               {"drifts", drifts}});
+    return;
+  }
+  std::vector<Row> rows;
+  rows.reserve(report.drifts.size());
+  for (const policy::AclDrift& drift : report.drifts) {
+    std::string outcome(policy::OutcomeName(drift.outcome));
+    if (!drift.status.ok()) {
+      outcome += ": " + drift.status.message();
+    }
+    rows.push_back({drift.vps, drift.resource,
+                    fmt::format("{}", fmt::join(drift.changes, "; ")),
+                    outcome});
+  }
+  if (!rows.empty()) {
+    PrintTable({"vps", "resource", "drift", "result"}, rows);
+  }
+  fmt::print("{}{} ACLs of {} VPSs checked: {} drifted, {} failed{}\n",
+             dry ? "dry run: " : "", report.acls_checked, report.vps_checked,
+             report.drifts.size(), report.failed(),
+             report.skipped.empty()
+                 ? ""
+                 : fmt::format("; skipped (still provisioning): {}",
+                               fmt::join(report.skipped, ", ")));
+}
+
+ExitCode RunApply(const GlobalOptions& options, const Flags& flags) {
+  auto records = OpenRecords(flags.records, Access::kRead);
+  if (!records.ok()) {
+    return Fail(records.status());
+  }
+  auto deployments = records->store->LoadAll();
+  if (!deployments.ok()) {
+    return Fail(deployments.status());
+  }
+  auto connection = Connect(options);
+  if (!connection.ok()) {
+    return Fail(connection.status());
+  }
+  if (isatty(STDERR_FILENO) == 1 && deployments->size() > 20) {
+    fmt::print(stderr, "checking the ACLs of {} VPSs...\n",
+               deployments->size());
+  }
+
+  auto report = policy::ApplyAcls(
+      (*connection)->barbican(), *deployments,
+      flags.dry_run ? policy::DryRun::kYes : policy::DryRun::kNo);
+  if (!report.ok()) {
+    return Fail(report.status());
+  }
+  PrintApply(*report, flags.format);
+  return report->failed() > 0 ? ExitCode::kPartialFailure : ExitCode::kOk;
+}
+
 void AddSourceOptions(CLI::App& command, Source& source) {
   command
       .add_option("--policies", source.policies,
@@ -321,6 +423,7 @@ void AddSourceOptions(CLI::App& command, Source& source) {
   command
       .add_option("--config", source.config,
                   "siq's config file, for its policies key (env SIQ_CONFIG)")
+      ->each(RememberConfigFlag)
       ->group("Policies");
 }
 
@@ -356,9 +459,27 @@ void AddTestOptions(CLI::App& command, Flags& flags) {
       ->group("Request");
 }
 
-void AddPolicy(CLI::App& app, GlobalOptions& /*options*/, Action& action) {
+void AddApply(CLI::App& parent,
+              GlobalOptions& options,
+              Action& action,
+              const std::shared_ptr<Flags>& flags) {
+  CLI::App* apply = parent.add_subcommand(
+      "apply", "Make Barbican's ACLs match the records and the policies");
+  apply->footer(kApplyFooter);
+  apply
+      ->add_flag("--dry-run", flags->dry_run,
+                 "print the drift and change nothing")
+      ->group("Command");
+  AddRecordOptions(*apply, flags->records);
+  AddOutputOption(*apply, flags->format);
+  apply->callback([&options, &action, flags] {
+    action = [&options, flags] { return RunApply(options, *flags); };
+  });
+}
+
+void AddPolicy(CLI::App& app, GlobalOptions& options, Action& action) {
   CLI::App* command = app.add_subcommand(
-      "policy", "Check, test, explain and render the IAM policies");
+      "policy", "Check, test, explain, apply and render the IAM policies");
   command->footer(kFooter);
   command->require_subcommand(1);
   auto flags = std::make_shared<Flags>();
@@ -396,11 +517,14 @@ void AddPolicy(CLI::App& app, GlobalOptions& /*options*/, Action& action) {
       ->group("Render");
   render->callback(
       [&action, flags] { action = [flags] { return RunRender(*flags); }; });
+
+  AddApply(*command, options, action, flags);
 }
 
 }  // namespace
 
 const Command kPolicyCommand = {
-    "policy", "Check, test, explain and render the IAM policies", AddPolicy};
+    "policy", "Check, test, explain, apply and render the IAM policies",
+    AddPolicy};
 
 }  // namespace siq::cli

@@ -17,6 +17,7 @@
 
 #include "cli/output.h"
 #include "core/base/iso_time.h"
+#include "core/policy/guard.h"
 #include "core/records/deployment.h"
 #include "core/run/runner.h"
 #include "core/run/secret_loader.h"
@@ -38,7 +39,8 @@ TERM, INT and HUP go to the child; siq exits with its exit code.
 restart (--restart) or through the pipe on SIQ_SECRETS_FD followed by the
 reload signal (see man siq-run), and siq moves its consumer entries to the
 secrets now loaded. --check only reads every secret and prints kinds and
-fingerprints, never values.
+fingerprints, never values. siq run acts as the policy role vps-application
+with vps_id = --vps: a container or secret not its own is refused (exit 3).
 
 Examples:
   $ siq run --vps vps-prod-001 --container "$REF" -- ./server --port 8080
@@ -99,9 +101,16 @@ Status CheckCredentialFile(const std::string& path) {
   return OkStatus();
 }
 
+// `siq run` acts as the VPS, whatever role the config names: its reads
+// are checked against the VPS's policy for its own vps_id.
+ActingRole VpsRole(const records::VpsId& vps) {
+  return {std::string(policy::kVpsRole), {{"vps_id", vps.str()}}};
+}
+
 Result<std::unique_ptr<barbican::Connection>> ConnectWithFile(
     const GlobalOptions& options,
-    const std::string& path) {
+    const std::string& path,
+    const ActingRole& acting) {
   SIQ_RETURN_IF_ERROR(CheckCredentialFile(path));
   // Only the file speaks: a deployer's OS_* left in the environment must not
   // mix into the reader's identity.
@@ -121,8 +130,10 @@ Result<std::unique_ptr<barbican::Connection>> ConnectWithFile(
   if (!config.ok()) {
     return config.status().WithContext(path);
   }
-  return std::make_unique<barbican::Connection>(std::move(*config),
-                                                TransportFrom(options));
+  auto connection = std::make_unique<barbican::Connection>(
+      std::move(*config), TransportFrom(options));
+  SIQ_RETURN_IF_ERROR(GuardConnection(*connection, acting));
+  return connection;
 }
 
 void PrintCheck(const std::string& vps,
@@ -218,9 +229,10 @@ ExitCode RunRun(const GlobalOptions& options, const Flags& flags) {
   if (!runner_options.ok()) {
     return Fail(runner_options.status());
   }
-  auto connection = flags.credential_file.empty()
-                        ? Connect(options)
-                        : ConnectWithFile(options, flags.credential_file);
+  auto connection =
+      flags.credential_file.empty()
+          ? Connect(options, VpsRole(*vps))
+          : ConnectWithFile(options, flags.credential_file, VpsRole(*vps));
   if (!connection.ok()) {
     return Fail(connection.status());
   }

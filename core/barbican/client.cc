@@ -150,6 +150,8 @@ struct Client::Call {
   http::SensitiveBody sensitive = http::SensitiveBody::kNo;
   std::string accept = "application/json";
   bool consumers_api = false;
+  // What the guard is asked before the request is sent.
+  GuardedCall guarded;
 };
 
 Client::Client(keystone::Session& session, Clock& clock)
@@ -173,7 +175,42 @@ Result<std::string> Client::Url(std::string_view path) {
   return fmt::format("{}/v1{}", endpoint_, path);
 }
 
+GuardedCall Client::On(GuardedResource resource,
+                       GuardedAction action,
+                       std::string_view id,
+                       NameCheck unknown) const {
+  GuardedCall call{.action = action, .resource = resource};
+  if (auto known = names_.find(id); known != names_.end()) {
+    call.name = known->second;
+  } else if (!id.empty()) {
+    call.name_check = unknown;
+  }
+  return call;
+}
+
+void Client::Remember(std::string_view id, const std::string& name) {
+  if (guard_ != nullptr && !id.empty() && !name.empty()) {
+    names_.insert_or_assign(std::string(id), name);
+  }
+}
+
+Status Client::CheckAnswer(GuardedCall call,
+                           std::string operation,
+                           const std::string& name) {
+  if (guard_ == nullptr || call.name_check != NameCheck::kAfterAnswer) {
+    return OkStatus();
+  }
+  call.name = name;
+  call.name_check = NameCheck::kBefore;
+  call.operation = std::move(operation);
+  return guard_->Check(call);
+}
+
 Result<http::Response> Client::Send(Call call) {
+  if (guard_ != nullptr) {
+    call.guarded.operation = call.operation;
+    SIQ_RETURN_IF_ERROR(guard_->Check(call.guarded));
+  }
   auto url = Url(call.path);
   if (!url.ok()) {
     return url.status().WithContext(call.operation);
@@ -246,19 +283,27 @@ Result<SecretRef> Client::CreateSecret(const SecretSpec& spec,
                    .method = http::Method::kPost,
                    .path = "/secrets",
                    .secret_body = DumpWithSecret(body, encoded),
-                   .success = {201}});
+                   .success = {201},
+                   .guarded = {.action = GuardedAction::kCreate,
+                               .resource = GuardedResource::kSecrets,
+                               .name = spec.name}});
   if (!doc.ok()) {
     return doc.status();
   }
-  return SecretRef(JsonString(*doc, "secret_ref"));
+  SecretRef ref(JsonString(*doc, "secret_ref"));
+  Remember(ref.id(), spec.name);
+  return ref;
 }
 
 Result<SecretMeta> Client::GetSecret(const SecretRef& ref) {
   // Accept must be exactly application/json: any other value on this path
   // is Barbican's legacy way to read the payload.
   std::string operation = fmt::format("reading secret {}", ref.url());
-  auto doc = SendForJson(
-      {.operation = operation, .path = fmt::format("/secrets/{}", ref.id())});
+  GuardedCall guarded = On(GuardedResource::kSecrets, GuardedAction::kGet,
+                           ref.id(), NameCheck::kAfterAnswer);
+  auto doc = SendForJson({.operation = operation,
+                          .path = fmt::format("/secrets/{}", ref.id()),
+                          .guarded = guarded});
   if (!doc.ok()) {
     return doc.status();
   }
@@ -266,6 +311,8 @@ Result<SecretMeta> Client::GetSecret(const SecretRef& ref) {
   if (meta.ref.empty()) {
     meta.ref = ref;
   }
+  SIQ_RETURN_IF_ERROR(CheckAnswer(guarded, operation, meta.name));
+  Remember(ref.id(), meta.name);
   return meta;
 }
 
@@ -280,7 +327,10 @@ Result<SecretBytes> Client::GetPayload(const SecretRef& ref) {
        .path = fmt::format("/secrets/{}/payload", ref.id()),
        .sensitive = http::SensitiveBody::kYes,
        .accept = type == meta->content_types.end() ? "application/octet-stream"
-                                                   : type->second});
+                                                   : type->second,
+       .guarded = {.action = GuardedAction::kGet,
+                   .resource = GuardedResource::kSecretPayloads,
+                   .name = meta->name}});
   if (!response.ok()) {
     return response.status();
   }
@@ -291,7 +341,9 @@ Status Client::DeleteSecret(const SecretRef& ref) {
   return Send({.operation = fmt::format("deleting secret {}", ref.url()),
                .method = http::Method::kDelete,
                .path = fmt::format("/secrets/{}", ref.id()),
-               .success = {204}})
+               .success = {204},
+               .guarded = On(GuardedResource::kSecrets, GuardedAction::kDelete,
+                             ref.id())})
       .status();
 }
 
@@ -311,15 +363,19 @@ Result<std::vector<SecretMeta>> Client::ListSecrets(
   std::vector<SecretMeta> secrets;
   for (int offset = 0;; offset += kPageSize) {
     std::string operation = fmt::format("listing secrets (offset {})", offset);
-    auto doc = SendForJson({.operation = operation,
-                            .path = fmt::format("/secrets?limit={}&offset={}{}",
-                                                kPageSize, offset, query)});
+    auto doc =
+        SendForJson({.operation = operation,
+                     .path = fmt::format("/secrets?limit={}&offset={}{}",
+                                         kPageSize, offset, query),
+                     .guarded = {.action = GuardedAction::kList,
+                                 .resource = GuardedResource::kSecrets}});
     if (!doc.ok()) {
       return doc.status();
     }
     json page = doc->value("secrets", json::array());
     for (const json& secret : page) {
       secrets.push_back(ParseSecretMeta(secret));
+      Remember(secrets.back().ref.id(), secrets.back().name);
     }
     // "next" is present while more remain; an empty page ends it anyway.
     if (page.empty() || !doc->contains("next")) {
@@ -343,9 +399,10 @@ Result<std::map<std::string, std::string>> Client::GetSecretMetadata(
     const SecretRef& ref) {
   std::string operation =
       fmt::format("reading the metadata of secret {}", ref.url());
-  auto doc =
-      SendForJson({.operation = operation,
-                   .path = fmt::format("/secrets/{}/metadata", ref.id())});
+  auto doc = SendForJson({.operation = operation,
+                          .path = fmt::format("/secrets/{}/metadata", ref.id()),
+                          .guarded = On(GuardedResource::kSecrets,
+                                        GuardedAction::kGet, ref.id())});
   if (!doc.ok()) {
     return doc.status();
   }
@@ -367,7 +424,9 @@ Status Client::PutSecretMetadata(
                .method = http::Method::kPut,
                .path = fmt::format("/secrets/{}/metadata", ref.id()),
                .body = {{"metadata", metadata}},
-               .success = {200, 201}})
+               .success = {200, 201},
+               .guarded = On(GuardedResource::kSecrets, GuardedAction::kUpdate,
+                             ref.id())})
       .status();
 }
 
@@ -384,17 +443,26 @@ Result<OrderRef> Client::CreateKeyOrder(const KeyOrderSpec& spec) {
                           .method = http::Method::kPost,
                           .path = "/orders",
                           .body = {{"type", "key"}, {"meta", meta}},
-                          .success = {202}});
+                          .success = {202},
+                          .guarded = {.action = GuardedAction::kCreate,
+                                      .resource = GuardedResource::kSecrets,
+                                      .name = spec.name}});
   if (!doc.ok()) {
     return doc.status();
   }
-  return OrderRef(JsonString(*doc, "order_ref"));
+  OrderRef ref(JsonString(*doc, "order_ref"));
+  Remember(ref.id(), spec.name);
+  return ref;
 }
 
 Result<Order> Client::GetOrder(const OrderRef& ref) {
   std::string operation = fmt::format("reading order {}", ref.url());
-  auto doc = SendForJson(
-      {.operation = operation, .path = fmt::format("/orders/{}", ref.id())});
+  // Reading an order is reading the secret collection's progress, as
+  // Barbican's own policy (order:get) and the oslo rendering see it.
+  auto doc = SendForJson({.operation = operation,
+                          .path = fmt::format("/orders/{}", ref.id()),
+                          .guarded = {.action = GuardedAction::kList,
+                                      .resource = GuardedResource::kSecrets}});
   if (!doc.ok()) {
     return doc.status();
   }
@@ -402,6 +470,8 @@ Result<Order> Client::GetOrder(const OrderRef& ref) {
   if (order.ref.empty()) {
     order.ref = ref;
   }
+  Remember(order.ref.id(), order.name);
+  Remember(order.secret_ref.id(), order.name);
   return order;
 }
 
@@ -436,7 +506,9 @@ Status Client::DeleteOrder(const OrderRef& ref) {
   return Send({.operation = fmt::format("deleting order {}", ref.url()),
                .method = http::Method::kDelete,
                .path = fmt::format("/orders/{}", ref.id()),
-               .success = {204}})
+               .success = {204},
+               .guarded = On(GuardedResource::kSecrets, GuardedAction::kDelete,
+                             ref.id())})
       .status();
 }
 
@@ -446,7 +518,9 @@ Result<std::vector<Order>> Client::ListOrders() {
     std::string operation = fmt::format("listing orders (offset {})", offset);
     auto doc = SendForJson(
         {.operation = operation,
-         .path = fmt::format("/orders?limit={}&offset={}", kPageSize, offset)});
+         .path = fmt::format("/orders?limit={}&offset={}", kPageSize, offset),
+         .guarded = {.action = GuardedAction::kList,
+                     .resource = GuardedResource::kSecrets}});
     if (!doc.ok()) {
       return doc.status();
     }
@@ -473,17 +547,25 @@ Result<ContainerRef> Client::CreateContainer(
        .method = http::Method::kPost,
        .path = "/containers",
        .body = {{"type", "generic"}, {"name", name}, {"secret_refs", refs}},
-       .success = {201}});
+       .success = {201},
+       .guarded = {.action = GuardedAction::kCreate,
+                   .resource = GuardedResource::kContainers,
+                   .name = name}});
   if (!doc.ok()) {
     return doc.status();
   }
-  return ContainerRef(JsonString(*doc, "container_ref"));
+  ContainerRef ref(JsonString(*doc, "container_ref"));
+  Remember(ref.id(), name);
+  return ref;
 }
 
 Result<Container> Client::GetContainer(const ContainerRef& ref) {
   std::string operation = fmt::format("reading container {}", ref.url());
+  GuardedCall guarded = On(GuardedResource::kContainers, GuardedAction::kGet,
+                           ref.id(), NameCheck::kAfterAnswer);
   auto doc = SendForJson({.operation = operation,
-                          .path = fmt::format("/containers/{}", ref.id())});
+                          .path = fmt::format("/containers/{}", ref.id()),
+                          .guarded = guarded});
   if (!doc.ok()) {
     return doc.status();
   }
@@ -491,6 +573,8 @@ Result<Container> Client::GetContainer(const ContainerRef& ref) {
   if (container.ref.empty()) {
     container.ref = ref;
   }
+  SIQ_RETURN_IF_ERROR(CheckAnswer(guarded, operation, container.name));
+  Remember(ref.id(), container.name);
   return container;
 }
 
@@ -503,13 +587,16 @@ Result<std::vector<Container>> Client::ListContainers(const std::string& name) {
     auto doc =
         SendForJson({.operation = operation,
                      .path = fmt::format("/containers?limit={}&offset={}{}",
-                                         kPageSize, offset, query)});
+                                         kPageSize, offset, query),
+                     .guarded = {.action = GuardedAction::kList,
+                                 .resource = GuardedResource::kContainers}});
     if (!doc.ok()) {
       return doc.status();
     }
     json page = doc->value("containers", json::array());
     for (const json& container : page) {
       Container parsed = ParseContainer(container);
+      Remember(parsed.ref.id(), parsed.name);
       if (name.empty() || parsed.name == name) {
         containers.push_back(std::move(parsed));
       }
@@ -524,7 +611,9 @@ Status Client::DeleteContainer(const ContainerRef& ref) {
   return Send({.operation = fmt::format("deleting container {}", ref.url()),
                .method = http::Method::kDelete,
                .path = fmt::format("/containers/{}", ref.id()),
-               .success = {204}})
+               .success = {204},
+               .guarded = On(GuardedResource::kContainers,
+                             GuardedAction::kDelete, ref.id())})
       .status();
 }
 
@@ -535,7 +624,9 @@ Status Client::AddContainerSecret(const ContainerRef& ref,
                .method = http::Method::kPost,
                .path = fmt::format("/containers/{}/secrets", ref.id()),
                .body = {{"name", entry.name}, {"secret_ref", entry.ref.url()}},
-               .success = {201}})
+               .success = {201},
+               .guarded = On(GuardedResource::kContainers,
+                             GuardedAction::kUpdate, ref.id())})
       .status();
 }
 
@@ -546,7 +637,9 @@ Status Client::RemoveContainerSecret(const ContainerRef& ref,
                .method = http::Method::kDelete,
                .path = fmt::format("/containers/{}/secrets", ref.id()),
                .body = {{"name", entry.name}, {"secret_ref", entry.ref.url()}},
-               .success = {204}})
+               .success = {204},
+               .guarded = On(GuardedResource::kContainers,
+                             GuardedAction::kUpdate, ref.id())})
       .status();
 }
 
@@ -554,7 +647,9 @@ Result<Acl> Client::GetSecretAcl(const SecretRef& ref) {
   std::string operation =
       fmt::format("reading the ACL of secret {}", ref.url());
   auto doc = SendForJson({.operation = operation,
-                          .path = fmt::format("/secrets/{}/acl", ref.id())});
+                          .path = fmt::format("/secrets/{}/acl", ref.id()),
+                          .guarded = On(GuardedResource::kSecrets,
+                                        GuardedAction::kGet, ref.id())});
   if (!doc.ok()) {
     return doc.status();
   }
@@ -567,7 +662,9 @@ Status Client::SetSecretAcl(const SecretRef& ref, const Acl& acl) {
                .method = http::Method::kPut,
                .path = fmt::format("/secrets/{}/acl", ref.id()),
                .body = AclBody(acl),
-               .success = {200, 201}})
+               .success = {200, 201},
+               .guarded = On(GuardedResource::kSecrets, GuardedAction::kUpdate,
+                             ref.id())})
       .status();
 }
 
@@ -575,7 +672,9 @@ Result<Acl> Client::GetContainerAcl(const ContainerRef& ref) {
   std::string operation =
       fmt::format("reading the ACL of container {}", ref.url());
   auto doc = SendForJson({.operation = operation,
-                          .path = fmt::format("/containers/{}/acl", ref.id())});
+                          .path = fmt::format("/containers/{}/acl", ref.id()),
+                          .guarded = On(GuardedResource::kContainers,
+                                        GuardedAction::kGet, ref.id())});
   if (!doc.ok()) {
     return doc.status();
   }
@@ -588,7 +687,9 @@ Status Client::SetContainerAcl(const ContainerRef& ref, const Acl& acl) {
                .method = http::Method::kPut,
                .path = fmt::format("/containers/{}/acl", ref.id()),
                .body = AclBody(acl),
-               .success = {200, 201}})
+               .success = {200, 201},
+               .guarded = On(GuardedResource::kContainers,
+                             GuardedAction::kUpdate, ref.id())})
       .status();
 }
 
@@ -600,7 +701,9 @@ Status Client::AddSecretConsumer(const SecretRef& ref,
                .path = fmt::format("/secrets/{}/consumers", ref.id()),
                .body = ConsumerBody(consumer),
                .success = {200, 201},
-               .consumers_api = true})
+               .consumers_api = true,
+               .guarded = On(GuardedResource::kSecrets, GuardedAction::kGet,
+                             ref.id())})
       .status();
 }
 
@@ -612,7 +715,9 @@ Status Client::RemoveSecretConsumer(const SecretRef& ref,
                .path = fmt::format("/secrets/{}/consumers", ref.id()),
                .body = ConsumerBody(consumer),
                .success = {200, 204},
-               .consumers_api = true})
+               .consumers_api = true,
+               .guarded = On(GuardedResource::kSecrets, GuardedAction::kGet,
+                             ref.id())})
       .status();
 }
 
@@ -626,7 +731,9 @@ Result<std::vector<Consumer>> Client::ListSecretConsumers(
         {.operation = operation,
          .path = fmt::format("/secrets/{}/consumers?limit={}&offset={}",
                              ref.id(), kPageSize, offset),
-         .consumers_api = true});
+         .consumers_api = true,
+         .guarded =
+             On(GuardedResource::kSecrets, GuardedAction::kGet, ref.id())});
     if (!doc.ok()) {
       return doc.status();
     }

@@ -5,17 +5,24 @@
 // request id and Barbican's description; never a payload. Payloads travel
 // only as SecretBytes.
 //
+// With a Guard set (set_guard), every request is first put to it in the
+// policies' words (see guard.h for how each call maps); a denied request is
+// not sent and the call fails with the Guard's kPermissionDenied status.
+//
 // The client holds a reference to the session, which must outlive it. Not
 // safe to share between threads (the session is not).
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "core/barbican/guard.h"
 #include "core/barbican/types.h"
 #include "core/base/clock.h"
 #include "core/base/secret.h"
@@ -28,6 +35,16 @@ class Client {
  public:
   // `clock` paces WaitForOrder's polls; it must outlive the client.
   explicit Client(keystone::Session& session, Clock& clock = DefaultClock());
+
+  // Every later request is put to `guard` first; nullptr for none (the
+  // default). The guard must outlive the client.
+  void set_guard(Guard* guard) { guard_ = guard; }
+  // Tells the guard the name of an object the caller knows from its own
+  // records (a deployment record names every secret and container), so that
+  // requests by ref are decided on it. No request.
+  void NoteName(std::string_view id, const std::string& name) {
+    Remember(id, name);
+  }
 
   // Secrets.
   [[nodiscard]] Result<SecretRef> CreateSecret(const SecretSpec& spec,
@@ -97,10 +114,25 @@ class Client {
   [[nodiscard]] Result<http::Response> Send(Call call);
   // Send(), then the answer's body as a JSON object.
   [[nodiscard]] Result<nlohmann::json> SendForJson(Call call);
+  // The guard's word on `call`, asked again with the name the answer gave
+  // when the name was not known before the request.
+  [[nodiscard]] Status CheckAnswer(GuardedCall call,
+                                   std::string operation,
+                                   const std::string& name);
+  // What the guard is told about an object named only by its ref.
+  [[nodiscard]] GuardedCall On(GuardedResource resource,
+                               GuardedAction action,
+                               std::string_view id,
+                               NameCheck unknown = NameCheck::kBefore) const;
+  void Remember(std::string_view id, const std::string& name);
 
   keystone::Session& session_;
   Clock& clock_;
   std::string endpoint_;  // e.g. http://host:9311, without /v1
+  Guard* guard_ = nullptr;
+  // Names of the secrets, containers and orders seen, by id, so the guard
+  // can be told them (kept only while a guard is set).
+  std::map<std::string, std::string, std::less<>> names_;
 };
 
 }  // namespace siq::barbican

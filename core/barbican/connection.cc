@@ -15,4 +15,9 @@ Connection::Connection(keystone::AuthConfig config,
   client_ = std::make_unique<Client>(*session_);
 }
 
+void Connection::set_guard(std::unique_ptr<Guard> guard) {
+  client_->set_guard(guard.get());
+  guard_ = std::move(guard);
+}
+
 }  // namespace siq::barbican

@@ -20,10 +20,15 @@ class Connection {
   keystone::Session& session() { return *session_; }
   Client& barbican() { return *client_; }
 
+  // Puts `guard` in front of every Barbican request of the client (see
+  // guard.h), replacing any earlier one; nullptr removes it.
+  void set_guard(std::unique_ptr<Guard> guard);
+
  private:
   std::unique_ptr<http::CurlTransport> transport_;
   std::unique_ptr<keystone::Session> session_;
   std::unique_ptr<Client> client_;
+  std::unique_ptr<Guard> guard_;
 };
 
 }  // namespace siq::barbican

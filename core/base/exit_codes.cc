@@ -17,6 +17,9 @@ ExitCode ExitCodeFor(const Status& status) {
       return ExitCode::kLocked;
     case StatusCode::kUnauthenticated:
       return ExitCode::kAuthFailed;
+    // Without an HTTP status, a refusal is siq's own policy's.
+    case StatusCode::kPermissionDenied:
+      return ExitCode::kPolicyDenied;
     default:
       return ExitCode::kRuntime;
   }

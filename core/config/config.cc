@@ -375,7 +375,7 @@ Result<Config> LoadConfig(const std::string& path) {
   Reader reader(path);
   try {
     SIQ_RETURN_IF_ERROR(reader.CheckKeys(
-        root, {"records", "secret_kinds", "readers", "policies",
+        root, {"records", "secret_kinds", "readers", "policies", "role",
                "notifications", "audit"}));
     if (root["records"]) {
       auto records = reader.String(root["records"], "records");
@@ -390,6 +390,13 @@ Result<Config> LoadConfig(const std::string& path) {
         return policies.status();
       }
       config.policies = *policies;
+    }
+    if (root["role"]) {
+      auto role = reader.String(root["role"], "role");
+      if (!role.ok()) {
+        return role.status();
+      }
+      config.role = *role;
     }
     if (root["secret_kinds"]) {
       SIQ_RETURN_IF_ERROR(

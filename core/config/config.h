@@ -67,6 +67,9 @@ struct Config {
   std::string records = "/var/lib/siq/deployments.json";
   // The directory of IAM policies and the role table (`siq policy`).
   std::string policies = "/usr/share/siq/policies";
+  // The role of the role table that siq acts as: every Barbican request is
+  // checked against its policies first (`siq run` acts as vps-application).
+  std::string role = "deployment-service";
   std::vector<SecretKind> secret_kinds;
   ReaderSettings readers;
   std::vector<NotificationChannel> notifications;

@@ -61,15 +61,18 @@ std::optional<std::string> Substitute(const std::string& prefix,
 Holds Check(const Condition& condition,
             const Request& request,
             std::string& why_not) {
-  auto prefix = Substitute(condition.name_prefix, request, why_not);
-  if (!prefix) {
+  bool exact = condition.name_prefix.empty();
+  auto text = Substitute(exact ? condition.name : condition.name_prefix,
+                         request, why_not);
+  if (!text) {
     return Holds::kUnknown;
   }
   if (request.name.empty()) {
     why_not = "no resource name given";
     return Holds::kUnknown;
   }
-  return request.name.starts_with(*prefix) ? Holds::kYes : Holds::kNo;
+  bool holds = exact ? request.name == *text : request.name.starts_with(*text);
+  return holds ? Holds::kYes : Holds::kNo;
 }
 
 bool Applies(const Rule& rule, Action action, Resource resource) {
@@ -107,7 +110,9 @@ std::string Describe(const std::vector<Condition>& conditions) {
   std::vector<std::string> parts;
   parts.reserve(conditions.size());
   for (const Condition& condition : conditions) {
-    parts.push_back(fmt::format("name_prefix {}", condition.name_prefix));
+    parts.push_back(condition.name_prefix.empty()
+                        ? fmt::format("name {}", condition.name)
+                        : fmt::format("name_prefix {}", condition.name_prefix));
   }
   return fmt::format("{}", fmt::join(parts, " and "));
 }

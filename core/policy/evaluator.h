@@ -13,7 +13,8 @@
 // variable can only ever take access away, never give it.
 //
 // name_prefix compares bytes: no wildcard, no case folding. "vps-1_" matches
-// "vps-1_JWT_SECRET" and never "vps-10_JWT_SECRET".
+// "vps-1_JWT_SECRET" and never "vps-10_JWT_SECRET". An exact `name`
+// condition matches the whole name only: "vps-1" never "vps-10".
 //
 // Free functions over a PolicySet; safe to call from several threads.
 #pragma once

@@ -134,19 +134,41 @@ class Reader {
     return OkStatus();
   }
 
+  // `name: "${vps_id}"`: an exact name may end in a variable, but may
+  // name only known ones.
+  Result<Condition> ReadExactName(const YAML::Node& node) const {
+    auto name = String(node, "name", "a condition");
+    if (!name.ok()) {
+      return name.status();
+    }
+    // The prefix check with a separator added: the same variable rules,
+    // without the separator rule, which an exact match does not need.
+    Status checked = CheckPrefix(node["name"], *name + "_");
+    if (!checked.ok()) {
+      return Error(node["name"], fmt::format("name '{}': use ${{vps_id}} "
+                                             "and literal text only",
+                                             *name));
+    }
+    return Condition{.name = *name, .location = Where(node)};
+  }
+
   Result<Condition> ReadCondition(const YAML::Node& node) const {
-    SIQ_RETURN_IF_ERROR(CheckKeys(node, {"name_prefix"}, "a condition"));
+    SIQ_RETURN_IF_ERROR(
+        CheckKeys(node, {"name_prefix", "name"}, "a condition"));
     if (node.size() != 1) {
       return Error(node,
-                   "a condition must have exactly one key, such as "
-                   "name_prefix");
+                   "a condition must have exactly one key, name_prefix or "
+                   "name");
+    }
+    if (node["name"]) {
+      return ReadExactName(node);
     }
     auto prefix = String(node, "name_prefix", "a condition");
     if (!prefix.ok()) {
       return prefix.status();
     }
     SIQ_RETURN_IF_ERROR(CheckPrefix(node["name_prefix"], *prefix));
-    return Condition{*prefix, Where(node)};
+    return Condition{.name_prefix = *prefix, .location = Where(node)};
   }
 
   Result<std::vector<Action>> ReadActions(const YAML::Node& node) const {
@@ -419,30 +441,66 @@ const Role* PolicySet::FindRole(std::string_view name) const {
   return nullptr;
 }
 
+namespace {
+
+// The tree of one file, as LoadPolicyFile and ParsePolicyFile read it.
+Result<PolicyFile> ReadRoot(const std::string& path, const YAML::Node& root) {
+  if (root.IsNull()) {
+    return Status(StatusCode::kInvalidArgument,
+                  fmt::format("{}:1: empty file: expected 'policies:' or "
+                              "'roles:'",
+                              path));
+  }
+  PolicyFile file{.path = path};
+  SIQ_RETURN_IF_ERROR(Reader(path).ReadFile(root, file));
+  return file;
+}
+
+// The checks of a whole set once every file is merged.
+Status CheckSet(const PolicySet& set, const std::string& roles_file) {
+  const std::string& dir = set.dir;
+  if (roles_file.empty()) {
+    return Status(StatusCode::kInvalidArgument,
+                  fmt::format("{}: no role table (a file with 'roles:')", dir));
+  }
+  for (const Role& role : set.roles) {
+    for (const std::string& name : role.policies) {
+      if (set.FindPolicy(name) == nullptr) {
+        return Status(StatusCode::kInvalidArgument,
+                      fmt::format("{}: role '{}' names policy '{}', which no "
+                                  "file in {} defines",
+                                  role.location.str(), role.name, name, dir));
+      }
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
 Result<PolicyFile> LoadPolicyFile(const std::string& path) {
   std::error_code error;
   if (!std::filesystem::is_regular_file(path, error)) {
     return Status(StatusCode::kIoError,
                   fmt::format("{}: no such policy file", path));
   }
-
-  PolicyFile file{.path = path};
   try {
-    YAML::Node root = YAML::LoadFile(path);
-    if (root.IsNull()) {
-      return Status(StatusCode::kInvalidArgument,
-                    fmt::format("{}:1: empty file: expected 'policies:' or "
-                                "'roles:'",
-                                path));
-    }
-    SIQ_RETURN_IF_ERROR(Reader(path).ReadFile(root, file));
+    return ReadRoot(path, YAML::LoadFile(path));
   } catch (const YAML::BadFile&) {
     return Status(StatusCode::kIoError,
                   fmt::format("{}: cannot be read", path));
   } catch (const YAML::Exception& e) {
     return YamlError(path, e);
   }
-  return file;
+}
+
+Result<PolicyFile> ParsePolicyFile(const std::string& path,
+                                   const std::string& text) {
+  try {
+    return ReadRoot(path, YAML::Load(text));
+  } catch (const YAML::Exception& e) {
+    return YamlError(path, e);
+  }
 }
 
 Result<PolicySet> LoadPolicyDir(const std::string& dir) {
@@ -468,21 +526,21 @@ Result<PolicySet> LoadPolicyDir(const std::string& dir) {
     }
     SIQ_RETURN_IF_ERROR(Merge(std::move(*file), set, roles_file));
   }
+  SIQ_RETURN_IF_ERROR(CheckSet(set, roles_file));
+  return set;
+}
 
-  if (roles_file.empty()) {
-    return Status(StatusCode::kInvalidArgument,
-                  fmt::format("{}: no role table (a file with 'roles:')", dir));
-  }
-  for (const Role& role : set.roles) {
-    for (const std::string& name : role.policies) {
-      if (set.FindPolicy(name) == nullptr) {
-        return Status(StatusCode::kInvalidArgument,
-                      fmt::format("{}: role '{}' names policy '{}', which no "
-                                  "file in {} defines",
-                                  role.location.str(), role.name, name, dir));
-      }
+Result<PolicySet> BuiltinPolicies() {
+  PolicySet set{.dir = std::string(kBuiltinPolicyDir)};
+  std::string roles_file;
+  for (const auto& [path, text] : BuiltinPolicyFiles()) {
+    auto file = ParsePolicyFile(std::string(path), std::string(text));
+    if (!file.ok()) {
+      return file.status();
     }
+    SIQ_RETURN_IF_ERROR(Merge(std::move(*file), set, roles_file));
   }
+  SIQ_RETURN_IF_ERROR(CheckSet(set, roles_file));
   return set;
 }
 

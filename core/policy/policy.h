@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/base/status.h"
@@ -53,9 +54,11 @@ struct Location {
 };
 
 // `name_prefix: "${vps_id}_"`: the resource's name starts with the text,
-// variables substituted.
+// variables substituted; or `name: "${vps_id}"`: the name is exactly the
+// text (a VPS's container is named after the VPS). One of the two is set.
 struct Condition {
   std::string name_prefix;  // as written, with its ${...} references
+  std::string name;         // as written; used when name_prefix is empty
   Location location;
 };
 
@@ -113,5 +116,22 @@ struct PolicySet {
 // a role names a policy that no file defines (naming the role's line);
 // kIoError when `dir` is not a readable directory.
 [[nodiscard]] Result<PolicySet> LoadPolicyDir(const std::string& dir);
+
+// As LoadPolicyFile, from `text` already read; `path` names it in errors.
+[[nodiscard]] Result<PolicyFile> ParsePolicyFile(const std::string& path,
+                                                 const std::string& text);
+
+// The policies that ship with siq: the YAML files of policies/ as they were
+// when siq was built, compiled in so that every command can enforce them
+// without an installed policy directory. Their locations read
+// "(built in) policies/<file>.yaml:<line>". Loaded and checked as
+// LoadPolicyDir does; fails only if the shipped files are broken.
+inline constexpr std::string_view kBuiltinPolicyDir = "(built in) policies";
+[[nodiscard]] Result<PolicySet> BuiltinPolicies();
+
+// The shipped files as (path, text) pairs, in name order. Generated at
+// build time (builtin_policies.cc.in).
+const std::vector<std::pair<std::string_view, std::string_view>>&
+BuiltinPolicyFiles();
 
 }  // namespace siq::policy

@@ -145,6 +145,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "    webhook: http://x\n  - name: a\n    audiences: [y]\n"
                   "    webhook: http://y\n",
                   5, "channel 'a' is listed twice"},
+        BadConfig{"role: [a, b]\n", 1, "role must be a string"},
         BadConfig{"records: [a, b\n", 2, ""}));
 
 TEST_F(ConfigTest, NotificationChannelsAreRead) {
@@ -175,6 +176,15 @@ notifications:
   EXPECT_EQ(chat.type, NotificationChannel::Type::kWebhook);
   EXPECT_EQ(chat.url, "https://hooks.example.com/T/B/C");
   EXPECT_EQ(chat.audiences, std::vector<std::string>{"operations"});
+}
+
+TEST_F(ConfigTest, RoleDefaultsToTheDeploymentServiceAndCanBeNamed) {
+  auto defaults = LoadConfig("");
+  auto named = Load("role: portal-admin\n");
+
+  ASSERT_TRUE(defaults.ok() && named.ok());
+  EXPECT_EQ(defaults->role, "deployment-service");
+  EXPECT_EQ(named->role, "portal-admin");
 }
 
 TEST_F(ConfigTest, MissingFileIsAConfigurationError) {

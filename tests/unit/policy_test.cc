@@ -80,6 +80,7 @@ constexpr Effect kAllow = Effect::kAllow;
 constexpr Effect kDeny = Effect::kDeny;
 const std::string kDeployer = "deployment-secrets-provisioner";
 const std::string kReader = "vps-secrets-reader";
+const std::string kRetirer = "deployment-secrets-retirer";
 const std::map<std::string, std::string> kVps1 = {{"vps_id", "vps-1"}};
 
 const std::vector<DecisionCase> kDecisions = {
@@ -126,14 +127,30 @@ const std::vector<DecisionCase> kDecisions = {
      kDeny,
      kDeployer,
      1},
+    // siq's addition: rotation retires previous secrets.
     {"deployment-service",
      Action::kDelete,
      kSecrets,
      "vps-1_JWT_SECRET",
      {},
-     kDeny,
-     "",
+     kAllow,
+     kRetirer,
      0},
+    {"deployment-service",
+     Action::kDelete,
+     kContainers,
+     "vps-1",
+     {},
+     kAllow,
+     kRetirer,
+     1},
+    // A VPS reads its own container, named exactly its id, and no other.
+    {"vps-application", Action::kGet, kContainers, "vps-1", kVps1, kAllow,
+     kReader, 2},
+    {"vps-application", Action::kGet, kContainers, "vps-10", kVps1, kDeny, "",
+     0},
+    {"vps-application", Action::kGet, kContainers, "vps-1", {}, kDeny, "", 0},
+    {"vps-application", Action::kList, kContainers, "", kVps1, kDeny, "", 0},
     // A VPS reads its own secrets, metadata and values.
     {"vps-application", Action::kGet, kSecrets, "vps-1_JWT_SECRET", kVps1,
      kAllow, kReader, 0},
@@ -205,8 +222,6 @@ const std::vector<DecisionCase> kDecisions = {
      kDeny, kReader, 1},
     {"vps-application", Action::kCreate, kSecrets, "vps-1_JWT_SECRET", kVps1,
      kDeny, kReader, 1},
-    {"vps-application", Action::kGet, kContainers, "vps-1", kVps1, kDeny, "",
-     0},
     {"vps-application", Action::kList, kSecrets, "", kVps1, kDeny, "", 0},
     // Roles with no policy, and unknown roles, have no access.
     {"portal-admin", Action::kGet, kSecrets, "vps-1_JWT_SECRET", kVps1, kDeny,
@@ -348,7 +363,18 @@ TEST_F(PolicyTest, OsloRulesKeepTheDeployerFromDecrypting) {
   EXPECT_EQ(by_name["secrets:post"], "role:creator");
   EXPECT_EQ(by_name["secret_acls:put_patch"],
             "(role:creator and rule:secret_project_match)");
-  EXPECT_EQ(by_name["secret:delete"], "!");
+  // siq's retire step: the deployment role deletes secrets, containers and
+  // orders of its own project; nobody else does.
+  EXPECT_EQ(by_name["secret:delete"],
+            "(role:creator and rule:secret_project_match)");
+  EXPECT_EQ(by_name["order:delete"],
+            "(role:creator and rule:order_project_match)");
+  EXPECT_EQ(by_name["container_secret:delete"],
+            "(role:creator and rule:container_project_match)");
+  // A VPS reads its container through the container's read ACL.
+  EXPECT_EQ(by_name["container:get"],
+            "(role:creator and rule:container_project_match) or "
+            "(role:siq-vps-reader and rule:container_acl_read)");
   EXPECT_EQ(rules->size(), 33u);
 }
 
@@ -430,7 +456,13 @@ const std::vector<BadFile> kBadFiles = {
      "policies:\n  - name: p\n    rules:\n      - resource: barbican:secrets\n"
      "        actions: [get]\n        conditions:\n"
      "          - name_suffix: _JWT\n        effect: allow\n",
-     "7: unknown key 'name_suffix' in a condition (known: name_prefix)"},
+     "7: unknown key 'name_suffix' in a condition (known: name_prefix, "
+     "name)"},
+    {"unknown variable in an exact name",
+     "policies:\n  - name: p\n    rules:\n      - resource: barbican:secrets\n"
+     "        actions: [get]\n        conditions:\n"
+     "          - name: \"${org_id}\"\n        effect: allow\n",
+     "7: name '${org_id}': use ${vps_id} and literal text only"},
     {"unknown variable",
      "policies:\n  - name: p\n    rules:\n      - resource: barbican:secrets\n"
      "        actions: [get]\n        conditions:\n"
