@@ -184,6 +184,19 @@ Result<std::unique_ptr<barbican::Connection>> Connect(
                                                 TransportFrom(options));
 }
 
+Result<std::unique_ptr<barbican::ConnectionShare>> ConnectShared(
+    const GlobalOptions& options) {
+  keystone::EnvLookup env = keystone::ProcessEnvironment();
+  auto config = keystone::LoadAuthConfig(options.auth, env,
+                                         keystone::CloudsYamlPaths(env));
+  keystone::ScrubCredentialEnvironment();
+  if (!config.ok()) {
+    return config.status();
+  }
+  return std::make_unique<barbican::ConnectionShare>(std::move(*config),
+                                                     TransportFrom(options));
+}
+
 ExitCode Fail(const Status& status) {
   fmt::print(stderr, "siq: error: {}\n", status.message());
   return ExitCodeFor(status);

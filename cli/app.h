@@ -78,6 +78,10 @@ http::TransportOptions TransportFrom(const GlobalOptions& options);
 Result<std::unique_ptr<barbican::Connection>> Connect(
     const GlobalOptions& options);
 
+// As Connect, but the parts that threads share: one token, one pool.
+Result<std::unique_ptr<barbican::ConnectionShare>> ConnectShared(
+    const GlobalOptions& options);
+
 // Prints "siq: error: ..." on stderr and returns the status's exit code.
 ExitCode Fail(const Status& status);
 

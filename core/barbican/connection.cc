@@ -15,4 +15,34 @@ Connection::Connection(keystone::AuthConfig config,
   client_ = std::make_unique<Client>(*session_);
 }
 
+Connection::Connection(std::unique_ptr<http::CurlTransport> transport,
+                       std::shared_ptr<keystone::SharedToken> token)
+    : transport_(std::move(transport)) {
+  session_ = std::make_unique<keystone::Session>(*transport_, std::move(token));
+  client_ = std::make_unique<Client>(*session_);
+}
+
+ConnectionShare::ConnectionShare(keystone::AuthConfig config,
+                                 http::TransportOptions options)
+    : options_(std::move(options)),
+      pool_(std::make_shared<http::ConnectionPool>()) {
+  if (options_.ca_bundle.empty()) {
+    options_.ca_bundle = config.cacert;
+  }
+  token_ = std::make_shared<keystone::SharedToken>(std::move(config));
+}
+
+Status ConnectionShare::Authenticate() {
+  std::unique_ptr<http::CurlTransport> transport = NewTransport();
+  return token_->Authenticate(*transport);
+}
+
+std::unique_ptr<Connection> ConnectionShare::Connect() const {
+  return std::make_unique<Connection>(NewTransport(), token_);
+}
+
+std::unique_ptr<http::CurlTransport> ConnectionShare::NewTransport() const {
+  return std::make_unique<http::CurlTransport>(options_, DefaultClock(), pool_);
+}
+
 }  // namespace siq::barbican
