@@ -302,7 +302,7 @@ BatchItem BatchProvisioner::ProvisionOne(Provisioner& provisioner,
   } else {
     item.status = report.status();
     log::Get("provision")
-        ->warn("{}: {}", request.vps.str(), item.status.message());
+        ->info("{}: {}", request.vps.str(), item.status.message());
   }
   item.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - start);

@@ -79,14 +79,17 @@ token() {  # scope-json
 # Appends one request to curl config file $1.
 request() {  # config method url token output [body]
   {
+    [[ -s "$1" ]] && echo "next"
     echo "url = \"$3\""
     echo "request = \"$2\""
     echo "header = \"X-Auth-Token: $4\""
     echo "header = \"Content-Type: application/json\""
     echo "header = \"Accept: application/json\""
+    echo "header = \"Expect:\""  # no 100-continue pause before a body
     echo "output = \"$5\""
-    [[ -n "${6:-}" ]] && echo "data = \"$(printf '%s' "$6" | sed 's/"/\\"/g')\""
-    echo "next"
+    if [[ -n "${6:-}" ]]; then
+      echo "data = \"$(printf '%s' "$6" | tr -d '\n' | sed 's/"/\\"/g')\""
+    fi
   } >>"$1"
 }
 
@@ -120,10 +123,18 @@ run_curl_floor() {  # prefix
   curl -s -K "$WORK/a.cfg"
 
   : >"$WORK/b.cfg"
+  # One jq per phase reads every answer of the last one, in request order.
+  local files=() refs=() k
+  for ((i = 0; i < N; ++i)); do
+    for kind in "${KINDS[@]}"; do files+=("$out/order-$i-$kind"); done
+  done
+  mapfile -t refs < <(jq -r .order_ref "${files[@]}")
+  k=0
   for ((i = 0; i < N; ++i)); do
     for kind in "${KINDS[@]}"; do
-      request "$WORK/b.cfg" GET "$(jq -r .order_ref "$out/order-$i-$kind")" \
-        "$project_token" "$out/got-$i-$kind"
+      request "$WORK/b.cfg" GET "${refs[$k]}" "$project_token" \
+        "$out/got-$i-$kind"
+      k=$((k + 1))
     done
     request "$WORK/b.cfg" GET "$b/containers?name=$prefix-$i&limit=100&offset=0" \
       "$project_token" "$out/containers-$i"
@@ -132,28 +143,41 @@ run_curl_floor() {  # prefix
   curl -s -K "$WORK/b.cfg"
 
   : >"$WORK/c.cfg"
+  files=()
   for ((i = 0; i < N; ++i)); do
-    local refs="" kind
+    for kind in "${KINDS[@]}"; do files+=("$out/got-$i-$kind"); done
+  done
+  local secrets=()
+  mapfile -t secrets < <(jq -r .secret_ref "${files[@]}")
+  k=0
+  for ((i = 0; i < N; ++i)); do
+    local entries=""
     for kind in "${KINDS[@]}"; do
-      refs+="${refs:+, }{\"name\": \"$kind\", \"secret_ref\":
-        \"$(jq -r .secret_ref "$out/got-$i-$kind")\"}"
+      entries+="${entries:+, }{\"name\": \"$kind\", \"secret_ref\": \"${secrets[$k]}\"}"
+      k=$((k + 1))
     done
     request "$WORK/c.cfg" POST "$b/containers" "$project_token" \
       "$out/container-$i" "{\"type\": \"generic\", \"name\": \"$prefix-$i\",
-      \"secret_refs\": [$refs]}"
+      \"secret_refs\": [$entries]}"
     count=$((count + 1))
   done
   curl -s -K "$WORK/c.cfg"
 
   : >"$WORK/d.cfg"
   local acl="{\"read\": {\"users\": [\"$READER_ID\"], \"project-access\": false}}"
+  files=()
+  for ((i = 0; i < N; ++i)); do files+=("$out/container-$i"); done
+  local containers=()
+  mapfile -t containers < <(jq -r .container_ref "${files[@]}")
+  k=0
   for ((i = 0; i < N; ++i)); do
     for kind in "${KINDS[@]}"; do
-      request "$WORK/d.cfg" PUT "$(jq -r .secret_ref "$out/got-$i-$kind")/acl" \
-        "$project_token" /dev/null "$acl"
+      request "$WORK/d.cfg" PUT "${secrets[$k]}/acl" "$project_token" \
+        /dev/null "$acl"
+      k=$((k + 1))
     done
-    request "$WORK/d.cfg" PUT "$(jq -r .container_ref "$out/container-$i")/acl" \
-      "$project_token" /dev/null "$acl"
+    request "$WORK/d.cfg" PUT "${containers[$i]}/acl" "$project_token" \
+      /dev/null "$acl"
     count=$((count + 8))
   done
   curl -s -K "$WORK/d.cfg"

@@ -76,7 +76,7 @@ TEST(BatchParseTest, EveryBadLineIsListed) {
       ParseBatch("vps,org,reader\nvps-1,,r\nvps-2,o,r\nvps-3,o\n", "fleet.csv");
 
   ASSERT_FALSE(entries.ok());
-  const std::string& message = entries.status().message();
+  std::string message = entries.status().message();
   EXPECT_NE(message.find("2 bad lines"), std::string::npos) << message;
   EXPECT_NE(message.find("fleet.csv:2: org: missing"), std::string::npos)
       << message;

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "core/keystone/session.h"
@@ -61,12 +62,16 @@ class ServiceTransport : public http::Transport {
     return response;
   }
 
-  void AnswerTokenRequestWith(std::string token) {
+  // Keystone's next token, issued at `issued` ("hh:mm") and valid for an
+  // hour.
+  void AnswerTokenRequestWith(std::string token, std::string issued = "12:00") {
     std::lock_guard lock(mutex_);
+    std::string expires = fmt::format(
+        "{:02}{}", std::stoi(issued.substr(0, 2)) + 1, issued.substr(2));
     fake_.EnqueueFor(
         kTokenUrl,
-        KeystoneTokenAnswer(std::move(token), "2026-12-03T12:00:00.000000Z",
-                            "2026-12-03T13:00:00.000000Z"));
+        KeystoneTokenAnswer(std::move(token), "2026-12-03T" + issued + ":00Z",
+                            "2026-12-03T" + expires + ":00Z"));
   }
   void AcceptOnly(std::string token) {
     std::lock_guard lock(mutex_);
@@ -147,7 +152,7 @@ TEST(SharedTokenTest, ExpiringTokenIsRenewedOnceForAllThreads) {
   auto token = std::make_shared<SharedToken>(Config(), clock);
   ASSERT_EQ(SendFromManyThreads(transport, token),
             kThreads * kRequestsPerThread);
-  transport.AnswerTokenRequestWith("token-b");
+  transport.AnswerTokenRequestWith("token-b", "12:59");
   transport.AcceptOnly("token-b");
   clock.Advance(std::chrono::minutes(59));  // within the renewal margin
 
