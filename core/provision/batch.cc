@@ -1,8 +1,10 @@
 #include "core/provision/batch.h"
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <sstream>

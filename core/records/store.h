@@ -133,7 +133,9 @@ class FileRecordStore : public RecordStore {
       const VpsId& vps) override;
   // Streams the file: each record is parsed, visited and dropped before the
   // next is read, so memory stays at one record whatever the file's size.
-  // Fails as LoadAll does, naming the same line, column or JSON path.
+  // Visits in the order of the file, which is LoadAll's order for every file
+  // siq wrote. Fails as LoadAll does, naming the same line, column or JSON
+  // path.
   [[nodiscard]] Status ForEach(const Visit& visit) override;
 
   // Takes the lock on "<path>.lock", reads the file, and writes every record
