@@ -8,7 +8,8 @@
 #      VPS) and scaled to N
 #   4. the curl floor: the same requests by curl, tokens fetched once, each
 #      phase (lookups and orders, order reads, containers, ACLs) over one
-#      kept-alive connection for the whole fleet
+#      kept-alive connection for the whole fleet; and four such floors at
+#      once on a quarter of the fleet each, as the server's capacity
 # Prints wall time, requests per second, the ratio of each to the floor and
 # siq's peak memory, and appends them to bench/RESULTS.md.
 #
@@ -93,8 +94,9 @@ request() {  # config method url token output [body]
   } >>"$1"
 }
 
-run_curl_floor() {  # prefix
-  local prefix="$1" b="$SIQ_BARBICAN_URL/v1" out="$WORK/curl"
+run_curl_floor() {  # prefix [count]
+  local prefix="$1" vps_count="${2:-$N}" b="$SIQ_BARBICAN_URL/v1" out="$WORK/$1"
+  local cfg="$WORK/$1.cfg"
   mkdir -p "$out"
   local start end count=0
   start="$(bench_now_ms)"
@@ -104,15 +106,15 @@ run_curl_floor() {  # prefix
   domain_token="$(token "{\"domain\": {\"id\": \"$SIQ_READERS_DOMAIN_ID\"}}")"
   count=2
 
-  : >"$WORK/a.cfg"
-  for ((i = 0; i < N; ++i)); do
+  : >"$cfg.a"
+  for ((i = 0; i < vps_count; ++i)); do
     local vps="$prefix-$i"
-    request "$WORK/a.cfg" GET "$OS_AUTH_URL/users?name=$READER_NAME&domain_id=$SIQ_READERS_DOMAIN_ID" \
+    request "$cfg.a" GET "$OS_AUTH_URL/users?name=$READER_NAME&domain_id=$SIQ_READERS_DOMAIN_ID" \
       "$domain_token" "$out/user-$i"
-    request "$WORK/a.cfg" GET "$b/secrets?name=${vps}_%25&limit=100&offset=0" \
+    request "$cfg.a" GET "$b/secrets?name=${vps}_%25&limit=100&offset=0" \
       "$project_token" "$out/list-$i"
     for kind in "${KINDS[@]}"; do
-      request "$WORK/a.cfg" POST "$b/orders" "$project_token" \
+      request "$cfg.a" POST "$b/orders" "$project_token" \
         "$out/order-$i-$kind" "{\"type\": \"key\", \"meta\": {\"name\":
         \"${vps}_$kind\", \"algorithm\": \"aes\", \"bit_length\": 256,
         \"mode\": \"cbc\", \"payload_content_type\":
@@ -120,70 +122,86 @@ run_curl_floor() {  # prefix
     done
     count=$((count + 9))
   done
-  curl -s -K "$WORK/a.cfg"
+  curl -s -K "$cfg.a"
 
-  : >"$WORK/b.cfg"
+  : >"$cfg.b"
   # One jq per phase reads every answer of the last one, in request order.
   local files=() refs=() k
-  for ((i = 0; i < N; ++i)); do
+  for ((i = 0; i < vps_count; ++i)); do
     for kind in "${KINDS[@]}"; do files+=("$out/order-$i-$kind"); done
   done
   mapfile -t refs < <(jq -r .order_ref "${files[@]}")
   k=0
-  for ((i = 0; i < N; ++i)); do
+  for ((i = 0; i < vps_count; ++i)); do
     for kind in "${KINDS[@]}"; do
-      request "$WORK/b.cfg" GET "${refs[$k]}" "$project_token" \
+      request "$cfg.b" GET "${refs[$k]}" "$project_token" \
         "$out/got-$i-$kind"
       k=$((k + 1))
     done
-    request "$WORK/b.cfg" GET "$b/containers?name=$prefix-$i&limit=100&offset=0" \
+    request "$cfg.b" GET "$b/containers?name=$prefix-$i&limit=100&offset=0" \
       "$project_token" "$out/containers-$i"
     count=$((count + 8))
   done
-  curl -s -K "$WORK/b.cfg"
+  curl -s -K "$cfg.b"
 
-  : >"$WORK/c.cfg"
+  : >"$cfg.c"
   files=()
-  for ((i = 0; i < N; ++i)); do
+  for ((i = 0; i < vps_count; ++i)); do
     for kind in "${KINDS[@]}"; do files+=("$out/got-$i-$kind"); done
   done
   local secrets=()
   mapfile -t secrets < <(jq -r .secret_ref "${files[@]}")
   k=0
-  for ((i = 0; i < N; ++i)); do
+  for ((i = 0; i < vps_count; ++i)); do
     local entries=""
     for kind in "${KINDS[@]}"; do
       entries+="${entries:+, }{\"name\": \"$kind\", \"secret_ref\": \"${secrets[$k]}\"}"
       k=$((k + 1))
     done
-    request "$WORK/c.cfg" POST "$b/containers" "$project_token" \
+    request "$cfg.c" POST "$b/containers" "$project_token" \
       "$out/container-$i" "{\"type\": \"generic\", \"name\": \"$prefix-$i\",
       \"secret_refs\": [$entries]}"
     count=$((count + 1))
   done
-  curl -s -K "$WORK/c.cfg"
+  curl -s -K "$cfg.c"
 
-  : >"$WORK/d.cfg"
+  : >"$cfg.d"
   local acl="{\"read\": {\"users\": [\"$READER_ID\"], \"project-access\": false}}"
   files=()
-  for ((i = 0; i < N; ++i)); do files+=("$out/container-$i"); done
+  for ((i = 0; i < vps_count; ++i)); do files+=("$out/container-$i"); done
   local containers=()
   mapfile -t containers < <(jq -r .container_ref "${files[@]}")
   k=0
-  for ((i = 0; i < N; ++i)); do
+  for ((i = 0; i < vps_count; ++i)); do
     for kind in "${KINDS[@]}"; do
-      request "$WORK/d.cfg" PUT "${secrets[$k]}/acl" "$project_token" \
+      request "$cfg.d" PUT "${secrets[$k]}/acl" "$project_token" \
         /dev/null "$acl"
       k=$((k + 1))
     done
-    request "$WORK/d.cfg" PUT "${containers[$i]}/acl" "$project_token" \
+    request "$cfg.d" PUT "${containers[$i]}/acl" "$project_token" \
       /dev/null "$acl"
     count=$((count + 8))
   done
-  curl -s -K "$WORK/d.cfg"
+  curl -s -K "$cfg.d"
   end="$(bench_now_ms)"
-  rm -f "$WORK"/?.cfg
+  rm -f "$cfg".?
   echo "$((end - start)) $count"
+}
+
+# The server's capacity: four curl floors at once, each on a quarter of the
+# VPSs. Prints "wall_ms requests".
+run_curl_parallel() {  # prefix
+  local start end total=0 part
+  start="$(bench_now_ms)"
+  for part in 0 1 2 3; do
+    run_curl_floor "$1-$part" $(((N + 3 - part) / 4)) >"$WORK/$1-$part.result" &
+  done
+  wait
+  end="$(bench_now_ms)"
+  for part in 0 1 2 3; do
+    total=$((total + $(cut -d' ' -f2 "$WORK/$1-$part.result")))
+  done
+  echo "$((end - start)) $total"
 }
 
 # --- openstack client -------------------------------------------------------
@@ -230,6 +248,8 @@ run_openstack() {  # prefix count
 
 echo "provision.sh: $N VPSs; curl floor ..." >&2
 read -r floor_ms floor_requests < <(run_curl_floor "$RUN-curl")
+echo "provision.sh: curl floor, 4 at once ..." >&2
+read -r cap_ms cap_requests < <(run_curl_parallel "$RUN-cap")
 echo "provision.sh: siq sequential ..." >&2
 read -r seq_ms seq_requests seq_mb < <(run_siq "$RUN-seq" 1)
 echo "provision.sh: siq --parallel 4 ..." >&2
@@ -248,10 +268,12 @@ $N VPSs, 7 key orders each; requests counted per run (tokens included).
 | way | wall | requests | requests/s | VPS/s | x floor | peak RSS |
 |---|---|---|---|---|---|---|
 | curl floor (one connection per phase, tokens once) | ${floor_ms} ms | $floor_requests | $(rate "$floor_requests" "$floor_ms") | $(rate "$N" "$floor_ms") | 1.00 | - |
+| curl floor, 4 at once (the server's capacity) | ${cap_ms} ms | $cap_requests | $(rate "$cap_requests" "$cap_ms") | $(rate "$N" "$cap_ms") | $(ratio "$cap_ms" "$floor_ms") | - |
 | siq --batch --parallel 1 | ${seq_ms} ms | $seq_requests | $(rate "$seq_requests" "$seq_ms") | $(rate "$N" "$seq_ms") | $(ratio "$seq_ms" "$floor_ms") | ${seq_mb} MB |
 | siq --batch --parallel 4 | ${par_ms} ms | $par_requests | $(rate "$par_requests" "$par_ms") | $(rate "$N" "$par_ms") | $(ratio "$par_ms" "$floor_ms") | ${par_mb} MB |
 | openstack client (${OPENSTACK_VPS} VPSs, scaled to $N) | ${os_scaled_ms} ms | $((os_requests * N / OPENSTACK_VPS)) commands | $(rate "$os_requests" "$os_ms") | $(rate "$OPENSTACK_VPS" "$os_ms") | $(ratio "$os_scaled_ms" "$floor_ms") | - |
 
+siq --parallel 4 / curl 4 at once: $(ratio "$par_ms" "$cap_ms") (1.00 = the server's capacity).
 openstack / siq sequential: $(ratio "$os_scaled_ms" "$seq_ms")x; openstack / siq --parallel 4: $(ratio "$os_scaled_ms" "$par_ms")x.
 REPORT
 )"
