@@ -184,8 +184,12 @@ void RememberConfigFlag(const std::string& path) {
   ConfigFlag() = path;
 }
 
-Status GuardConnection(barbican::Connection& connection,
-                       const std::optional<ActingRole>& acting) {
+namespace {
+
+// Loads the config and the policies once; the maker it returns copies them
+// into a new guard for each connection.
+Result<barbican::ConnectionShare::GuardMaker> MakeGuardMaker(
+    const std::optional<ActingRole>& acting) {
   std::string path = ConfigFlag();
   if (path.empty()) {
     path = keystone::ProcessEnvironment()("SIQ_CONFIG").value_or("");
@@ -208,8 +212,22 @@ Status GuardConnection(barbican::Connection& connection,
   }
   log::Get("policy")->info("acting as role {} under the policies of {}",
                            role.role, set->dir);
-  connection.set_guard(std::make_unique<policy::PolicyGuard>(
-      std::move(*set), std::move(role.role), std::move(role.vars)));
+  return barbican::ConnectionShare::GuardMaker(
+      [set = std::move(*set), role = std::move(role)] {
+        return std::make_unique<policy::PolicyGuard>(set, role.role,
+                                                     role.vars);
+      });
+}
+
+}  // namespace
+
+Status GuardConnection(barbican::Connection& connection,
+                       const std::optional<ActingRole>& acting) {
+  auto maker = MakeGuardMaker(acting);
+  if (!maker.ok()) {
+    return maker.status();
+  }
+  connection.set_guard((*maker)());
   return OkStatus();
 }
 
@@ -227,6 +245,25 @@ Result<std::unique_ptr<barbican::Connection>> Connect(
       std::move(*config), TransportFrom(options));
   SIQ_RETURN_IF_ERROR(GuardConnection(*connection, acting));
   return connection;
+}
+
+Result<std::unique_ptr<barbican::ConnectionShare>> ConnectShared(
+    const GlobalOptions& options) {
+  keystone::EnvLookup env = keystone::ProcessEnvironment();
+  auto config = keystone::LoadAuthConfig(options.auth, env,
+                                         keystone::CloudsYamlPaths(env));
+  keystone::ScrubCredentialEnvironment();
+  if (!config.ok()) {
+    return config.status();
+  }
+  auto maker = MakeGuardMaker(std::nullopt);
+  if (!maker.ok()) {
+    return maker.status();
+  }
+  auto share = std::make_unique<barbican::ConnectionShare>(
+      std::move(*config), TransportFrom(options));
+  share->set_guard_maker(std::move(*maker));
+  return share;
 }
 
 ExitCode Fail(const Status& status) {

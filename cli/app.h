@@ -102,6 +102,11 @@ Result<std::unique_ptr<barbican::Connection>> Connect(
     const GlobalOptions& options,
     const std::optional<ActingRole>& acting = std::nullopt);
 
+// As Connect, but the parts that threads share: one token, one pool; each
+// connection it makes is guarded as GuardConnection says.
+Result<std::unique_ptr<barbican::ConnectionShare>> ConnectShared(
+    const GlobalOptions& options);
+
 // Prints "siq: error: ..." on stderr and returns the status's exit code.
 ExitCode Fail(const Status& status);
 

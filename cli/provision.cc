@@ -1,6 +1,7 @@
 #include "cli/provision.h"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <memory>
@@ -12,6 +13,7 @@
 
 #include "cli/deployment_view.h"
 #include "cli/output.h"
+#include "core/provision/batch.h"
 #include "core/provision/provisioner.h"
 
 namespace siq::cli {
@@ -28,6 +30,15 @@ finishes the job without duplicates; on a complete VPS it changes nothing.
 One provisioning of a VPS runs at a time; another waits up to --lock-wait
 seconds, then exits with code 6.
 
+--batch FILE provisions every VPS listed in FILE, --parallel N at a time,
+over one token and one pool of connections. FILE is CSV with a header line
+(columns vps, org, reader, and optionally env and region) or JSON lines with
+the same fields; the reader is an existing user. The whole file is checked
+first: a bad line is named (FILE:LINE) and nothing is provisioned. A VPS that
+fails does not stop the others; the summary names each VPS's outcome or
+error, and the exit code is 4 when some failed (the failure's own code when
+all did). Running the same batch again finishes what was left.
+
 --create-reader makes a Keystone user for the VPS and an application
 credential for it, written as clouds.yaml to the file descriptor given with
 --reader-credential-fd, for the orchestrator to hand to the VPS. It is never
@@ -39,6 +50,7 @@ Examples:
         --reader-credential-fd 3 3>/run/secrets/vps-prod-002.yaml
   $ siq provision --vps vps-prod-003 --org org-9 --create-reader \
         --reader-credential-fd 3 --dry-run --output json
+  $ siq provision --batch fleet.csv --parallel 4 --output json
 )help";
 
 struct Flags {
@@ -50,6 +62,8 @@ struct Flags {
   bool create_reader = false;
   int credential_fd = -1;
   bool dry_run = false;
+  std::string batch;
+  int parallel = 1;
   RecordOptions records;
   OutputFormat format = OutputFormat::kTable;
 };
@@ -113,6 +127,13 @@ Status CheckCredentialFd(int fd) {
 }
 
 Result<provision::Request> MakeRequest(const Flags& flags) {
+  for (const auto& [flag, value] :
+       {std::pair{"--vps", &flags.vps}, {"--org", &flags.organization}}) {
+    if (value->empty()) {
+      return Status(StatusCode::kInvalidArgument,
+                    fmt::format("{} is required (or --batch FILE)", flag));
+    }
+  }
   auto vps = records::VpsId::Parse(flags.vps);
   if (!vps.ok()) {
     return vps.status().WithContext("--vps");
@@ -138,7 +159,109 @@ Result<provision::Request> MakeRequest(const Flags& flags) {
   return request;
 }
 
+void PrintBatch(const provision::BatchReport& report, OutputFormat format) {
+  size_t total = report.items.size();
+  if (format == OutputFormat::kJson) {
+    nlohmann::json results = nlohmann::json::array();
+    for (const provision::BatchItem& item : report.items) {
+      nlohmann::json one = {{"vps", item.vps.str()},
+                            {"line", item.line},
+                            {"elapsed_ms", item.elapsed.count()}};
+      if (item.status.ok()) {
+        one["outcome"] = provision::OutcomeName(item.outcome);
+        one["container_ref"] = item.container_ref;
+      } else {
+        one["outcome"] = "failed";
+        one["error"] = item.status.message();
+      }
+      results.push_back(std::move(one));
+    }
+    PrintJson({{"total", total},
+               {"succeeded", total - report.failed},
+               {"failed", report.failed},
+               {"elapsed_ms", report.elapsed.count()},
+               {"results", std::move(results)}});
+    return;
+  }
+  std::vector<Row> rows;
+  for (const provision::BatchItem& item : report.items) {
+    std::string outcome =
+        item.status.ok() ? std::string(provision::OutcomeName(item.outcome))
+                         : "failed: " + item.status.message();
+    rows.push_back({item.vps.str(), std::to_string(item.line),
+                    fmt::format("{:.1f}s", item.elapsed.count() / 1000.0),
+                    outcome});
+  }
+  PrintTable({"vps", "line", "time", "outcome"}, rows);
+  fmt::print("\n{} VPS{}: {} done, {} failed, {:.1f}s\n", total,
+             total == 1 ? "" : "s", total - report.failed, report.failed,
+             report.elapsed.count() / 1000.0);
+}
+
+// "provisioning: 12/20 done, 1 failed", redrawn in place on a terminal.
+void ShowProgress(const provision::BatchProgress& progress) {
+  fmt::print(stderr, "\rprovisioning: {}/{} done, {} failed", progress.done,
+             progress.total, progress.failed);
+  if (progress.done == progress.total) {
+    fmt::print(stderr, "\n");
+  }
+  std::fflush(stderr);
+}
+
+ExitCode BatchExitCode(const provision::BatchReport& report) {
+  if (report.failed == 0) {
+    return ExitCode::kOk;
+  }
+  if (report.failed < report.items.size()) {
+    return ExitCode::kPartialFailure;
+  }
+  return ExitCodeFor(report.items.front().status);
+}
+
+ExitCode RunBatch(const GlobalOptions& options, const Flags& flags) {
+  if (flags.dry_run) {
+    return Fail(Status(StatusCode::kInvalidArgument,
+                       "--dry-run plans one VPS; it does not take --batch"));
+  }
+  auto entries = provision::ReadBatchFile(flags.batch);
+  if (!entries.ok()) {
+    return Fail(entries.status());
+  }
+  auto records = OpenRecords(flags.records, Access::kWrite);
+  if (!records.ok()) {
+    return Fail(records.status());
+  }
+  auto share = ConnectShared(options);
+  if (!share.ok()) {
+    return Fail(share.status());
+  }
+  // One token for every worker, and a refused credential stops the run
+  // before any VPS is touched.
+  if (Status authenticated = (*share)->Authenticate(); !authenticated.ok()) {
+    return Fail(authenticated);
+  }
+
+  auto readers_transport = (*share)->NewTransport();
+  provision::Readers readers(*readers_transport, (*share)->config(),
+                             records->config.readers);
+  provision::BatchProvisioner batch(**share, *records->store, readers,
+                                    records->config.secret_kinds);
+  provision::BatchOptions batch_options{
+      .parallel = flags.parallel,
+      .lock_wait = std::chrono::milliseconds(
+          static_cast<int64_t>(flags.records.lock_wait_seconds * 1000))};
+  if (isatty(STDERR_FILENO) == 1 && !options.quiet) {
+    batch_options.progress = ShowProgress;
+  }
+  provision::BatchReport report = batch.Run(*entries, batch_options);
+  PrintBatch(report, flags.format);
+  return BatchExitCode(report);
+}
+
 ExitCode RunProvision(const GlobalOptions& options, const Flags& flags) {
+  if (!flags.batch.empty()) {
+    return RunBatch(options, flags);
+  }
   auto request = MakeRequest(flags);
   if (!request.ok()) {
     return Fail(request.status());
@@ -197,19 +320,21 @@ void AddProvision(CLI::App& app, GlobalOptions& options, Action& action) {
       "provision", "Generate a VPS's secrets in Barbican and record them");
   command->footer(kFooter);
   auto flags = std::make_shared<Flags>();
-  command->add_option("--vps", flags->vps, "the VPS id: [A-Za-z0-9-]{1,64}")
-      ->required()
-      ->group("Command");
-  command->add_option("--org", flags->organization, "the customer organisation")
-      ->required()
-      ->group("Command");
-  command->add_option("--env", flags->environment, "environment")
-      ->capture_default_str()
-      ->group("Command");
-  command
-      ->add_option("--region", flags->region,
-                   "region (default: the connection's OS_REGION_NAME)")
-      ->group("Command");
+  auto* vps =
+      command->add_option("--vps", flags->vps, "the VPS id: [A-Za-z0-9-]{1,64}")
+          ->group("Command");
+  auto* org = command
+                  ->add_option("--org", flags->organization,
+                               "the customer organisation")
+                  ->group("Command");
+  auto* env = command->add_option("--env", flags->environment, "environment")
+                  ->capture_default_str()
+                  ->group("Command");
+  auto* region =
+      command
+          ->add_option("--region", flags->region,
+                       "region (default: the connection's OS_REGION_NAME)")
+          ->group("Command");
   auto* reader_user =
       command
           ->add_option("--reader-user", flags->reader_user,
@@ -232,6 +357,26 @@ void AddProvision(CLI::App& app, GlobalOptions& options, Action& action) {
   command
       ->add_flag("--dry-run", flags->dry_run,
                  "print the planned calls and make none")
+      ->group("Command");
+  auto* batch =
+      command
+          ->add_option("--batch", flags->batch,
+                       "provision every VPS listed in FILE (CSV with a "
+                       "header, or JSON lines: vps, org, env, region, reader)")
+          ->type_name("FILE")
+          ->excludes(vps)
+          ->excludes(org)
+          ->excludes(env)
+          ->excludes(region)
+          ->excludes(reader_user)
+          ->excludes(create_reader)
+          ->group("Command");
+  command
+      ->add_option("--parallel", flags->parallel,
+                   "with --batch: how many VPSs to provision at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64))
+      ->needs(batch)
       ->group("Command");
   AddRecordOptions(*command, flags->records);
   AddOutputOption(*command, flags->format);

@@ -18,6 +18,8 @@ readonly PACKAGES=(
   # tools the tests and scripts use
   curl openssl python3-openstackclient python3-barbicanclient
   python3-aiosmtpd
+  # benchmarks (scripts/bench/): timing, peak memory, JSON answers
+  hyperfine time jq
 )
 
 missing() {

@@ -20,4 +20,38 @@ void Connection::set_guard(std::unique_ptr<Guard> guard) {
   guard_ = std::move(guard);
 }
 
+Connection::Connection(std::unique_ptr<http::CurlTransport> transport,
+                       std::shared_ptr<keystone::SharedToken> token)
+    : transport_(std::move(transport)) {
+  session_ = std::make_unique<keystone::Session>(*transport_, std::move(token));
+  client_ = std::make_unique<Client>(*session_);
+}
+
+ConnectionShare::ConnectionShare(keystone::AuthConfig config,
+                                 http::TransportOptions options)
+    : options_(std::move(options)),
+      pool_(std::make_shared<http::ConnectionPool>()) {
+  if (options_.ca_bundle.empty()) {
+    options_.ca_bundle = config.cacert;
+  }
+  token_ = std::make_shared<keystone::SharedToken>(std::move(config));
+}
+
+Status ConnectionShare::Authenticate() {
+  std::unique_ptr<http::CurlTransport> transport = NewTransport();
+  return token_->Authenticate(*transport);
+}
+
+std::unique_ptr<Connection> ConnectionShare::Connect() const {
+  auto connection = std::make_unique<Connection>(NewTransport(), token_);
+  if (guard_maker_) {
+    connection->set_guard(guard_maker_());
+  }
+  return connection;
+}
+
+std::unique_ptr<http::CurlTransport> ConnectionShare::NewTransport() const {
+  return std::make_unique<http::CurlTransport>(options_, DefaultClock(), pool_);
+}
+
 }  // namespace siq::barbican

@@ -97,9 +97,6 @@ Result<TokenInfo> ParseToken(const std::string& body) {
 
 }  // namespace
 
-Session::Session(http::Transport& transport, AuthConfig config, Clock& clock)
-    : transport_(transport), config_(std::move(config)), clock_(clock) {}
-
 SecretBytes TokenRequestBody(const AuthConfig& config) {
   json identity;
   const SecretBytes* secret = nullptr;
@@ -134,7 +131,38 @@ SecretBytes TokenRequestBody(const AuthConfig& config) {
   return DumpWithSecret(json{{"auth", auth}}, *secret);
 }
 
-Status Session::Authenticate() {
+SharedToken::SharedToken(AuthConfig config, Clock& clock)
+    : config_(std::move(config)), clock_(clock) {}
+
+Status SharedToken::Authenticate(http::Transport& transport) {
+  std::lock_guard lock(mutex_);
+  return AuthenticateLocked(transport);
+}
+
+Result<SharedToken::Token> SharedToken::Fresh(http::Transport& transport) {
+  std::lock_guard lock(mutex_);
+  if (!IsFreshLocked()) {
+    SIQ_RETURN_IF_ERROR(AuthenticateLocked(transport));
+  }
+  return token_;
+}
+
+Result<SharedToken::Token> SharedToken::Renew(http::Transport& transport,
+                                              const Token& refused) {
+  std::lock_guard lock(mutex_);
+  if (token_ == refused || !IsFreshLocked()) {
+    log::Get("keystone")->info("token rejected; authenticating again");
+    SIQ_RETURN_IF_ERROR(AuthenticateLocked(transport));
+  }
+  return token_;
+}
+
+TokenInfo SharedToken::info() const {
+  std::lock_guard lock(mutex_);
+  return info_;
+}
+
+Status SharedToken::AuthenticateLocked(http::Transport& transport) {
   http::Request request;
   request.method = http::Method::kPost;
   request.url = config_.auth_url + "/auth/tokens";
@@ -145,7 +173,7 @@ Status Session::Authenticate() {
   // A token request changes nothing on the server: safe to resend.
   request.repeatable = http::Repeatable::kYes;
 
-  auto response = transport_.Send(request);
+  auto response = transport.Send(request);
   if (!response.ok()) {
     return response.status().WithContext("authenticating with Keystone");
   }
@@ -162,7 +190,8 @@ Status Session::Authenticate() {
   if (!info.ok()) {
     return info.status().WithContext(operation);
   }
-  token_ = std::move(response->secret_header);
+  token_ =
+      std::make_shared<const SecretBytes>(std::move(response->secret_header));
   info_ = std::move(*info);
   log::Get("keystone")
       ->info("token for user {} (project {}) valid until {:%FT%TZ}",
@@ -171,12 +200,8 @@ Status Session::Authenticate() {
   return OkStatus();
 }
 
-Status Session::EnsureAuthenticated() {
-  return TokenIsFresh() ? OkStatus() : Authenticate();
-}
-
-bool Session::TokenIsFresh() const {
-  if (token_.empty()) {
+bool SharedToken::IsFreshLocked() const {
+  if (token_ == nullptr) {
     return false;
   }
   auto life = info_.expires_at - info_.issued_at;
@@ -185,25 +210,44 @@ bool Session::TokenIsFresh() const {
   return clock_.Now() + margin < info_.expires_at;
 }
 
+Session::Session(http::Transport& transport, AuthConfig config, Clock& clock)
+    : transport_(transport),
+      token_(std::make_shared<SharedToken>(std::move(config), clock)) {}
+
+Session::Session(http::Transport& transport, std::shared_ptr<SharedToken> token)
+    : transport_(transport), token_(std::move(token)) {}
+
+Status Session::Authenticate() {
+  return token_->Authenticate(transport_);
+}
+
+Status Session::EnsureAuthenticated() {
+  return token_->Fresh(transport_).status();
+}
+
 Result<std::string> Session::EndpointFor(std::string_view service_type) {
-  if (service_type == "key-manager" && !config_.barbican_endpoint.empty()) {
-    return config_.barbican_endpoint;
+  const AuthConfig& config = token_->config();
+  if (service_type == "key-manager" && !config.barbican_endpoint.empty()) {
+    return config.barbican_endpoint;
   }
   SIQ_RETURN_IF_ERROR(EnsureAuthenticated());
-  return FindEndpoint(info_.catalog, service_type, config_.interface,
-                      config_.region_name);
+  return FindEndpoint(token_->info().catalog, service_type, config.interface,
+                      config.region_name);
 }
 
 Result<http::Response> Session::Send(http::Request request) {
-  SIQ_RETURN_IF_ERROR(EnsureAuthenticated());
-  request.token = &token_;
+  auto token = token_->Fresh(transport_);
+  if (!token.ok()) {
+    return token.status();
+  }
+  request.token = token->get();
   auto response = transport_.Send(request);
 
   if (response.ok() && response->status == 401) {
-    log::Get("keystone")->info("token rejected; authenticating again");
-    Status renewed = Authenticate();
+    auto renewed = token_->Renew(transport_, *token);
     if (renewed.ok() &&
         http::IsRepeatable(request.method, request.repeatable)) {
+      request.token = renewed->get();
       response = transport_.Send(request);
     }
   }

@@ -7,9 +7,13 @@
 // only if it is safe to repeat.
 //
 // A Session holds a reference to its transport and clock, which must outlive
-// it. Not safe to share between threads.
+// it. A Session is not safe to share between threads, but its token is: the
+// SharedToken below lets many sessions (one per thread, each with its own
+// transport) use one token, authenticated once and renewed once for all.
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,11 +51,56 @@ struct TokenInfo {
   std::vector<CatalogEntry> catalog;
 };
 
+// One Keystone token and what came with it, shared by every session made
+// from it. Safe to share between threads: the token is read and replaced
+// under a mutex, and a thread that finds it missing or about to expire
+// authenticates while holding the mutex, so the others wait for that one
+// token instead of asking for their own. Callers keep the token they were
+// given alive (shared_ptr) for as long as their request is in flight.
+class SharedToken {
+ public:
+  using Token = std::shared_ptr<const SecretBytes>;
+
+  explicit SharedToken(AuthConfig config, Clock& clock = DefaultClock());
+
+  // Asks Keystone for a new token through `transport`, whatever the current
+  // one. Fails with kUnauthenticated when Keystone refuses the credentials,
+  // naming the Keystone URL, status and message.
+  [[nodiscard]] Status Authenticate(http::Transport& transport);
+  // The current token, authenticating first when there is none or it is
+  // about to expire.
+  [[nodiscard]] Result<Token> Fresh(http::Transport& transport);
+  // A service refused `refused` (HTTP 401): authenticates again, unless
+  // another thread has already replaced that token, and returns the token
+  // to use now.
+  [[nodiscard]] Result<Token> Renew(http::Transport& transport,
+                                    const Token& refused);
+
+  // A copy: another thread may renew the token meanwhile.
+  TokenInfo info() const;
+  // Set at construction, never changed.
+  const AuthConfig& config() const { return config_; }
+
+ private:
+  [[nodiscard]] Status AuthenticateLocked(http::Transport& transport);
+  bool IsFreshLocked() const;
+
+  const AuthConfig config_;
+  Clock& clock_;
+  mutable std::mutex mutex_;
+  Token token_;
+  TokenInfo info_;
+};
+
 class Session {
  public:
+  // A session with a token of its own.
   Session(http::Transport& transport,
           AuthConfig config,
           Clock& clock = DefaultClock());
+  // A session that sends through `transport` with the token it shares with
+  // other sessions.
+  Session(http::Transport& transport, std::shared_ptr<SharedToken> token);
 
   // Gets a token now. Fails with kUnauthenticated when Keystone refuses the
   // credentials, naming the Keystone URL, status and message.
@@ -69,18 +118,14 @@ class Session {
   [[nodiscard]] Result<http::Response> Send(http::Request request);
 
   // REQUIRES: a successful Authenticate() or Send().
-  const TokenInfo& token_info() const { return info_; }
-  const AuthConfig& config() const { return config_; }
+  TokenInfo token_info() const { return token_->info(); }
+  const AuthConfig& config() const { return token_->config(); }
   http::Transport& transport() { return transport_; }
+  const std::shared_ptr<SharedToken>& shared_token() const { return token_; }
 
  private:
-  bool TokenIsFresh() const;
-
   http::Transport& transport_;
-  AuthConfig config_;
-  Clock& clock_;
-  SecretBytes token_;
-  TokenInfo info_;
+  std::shared_ptr<SharedToken> token_;
 };
 
 // The endpoint for `service_type`, `interface` and `region` (any region when

@@ -95,6 +95,7 @@ Status Readers::EnsureIds() {
 }
 
 Result<std::string> Readers::Resolve(const std::string& id_or_name) {
+  std::lock_guard lock(mutex_);
   SIQ_RETURN_IF_ERROR(EnsureIds());
   keystone::Identity identity(*manager_);
   auto id = LooksLikeId(id_or_name)
@@ -109,6 +110,7 @@ Result<std::string> Readers::Resolve(const std::string& id_or_name) {
 }
 
 Result<NewReader> Readers::Create(std::string_view vps) {
+  std::lock_guard lock(mutex_);
   SIQ_RETURN_IF_ERROR(EnsureIds());
   keystone::Identity identity(*manager_);
   NewReader reader;
@@ -155,6 +157,7 @@ Result<NewReader> Readers::Create(std::string_view vps) {
 }
 
 Status Readers::Delete(const std::string& user_id) {
+  std::lock_guard lock(mutex_);
   SIQ_RETURN_IF_ERROR(EnsureIds());
   keystone::Identity identity(*manager_);
   Status status = identity.DeleteUser(user_id);

@@ -8,10 +8,13 @@
 // and forgotten as soon as the credential exists.
 //
 // Uses a token scoped to the readers' domain, made from the caller's
-// credentials. Not safe to share between threads.
+// credentials. Safe to share between threads: the calls queue on a mutex,
+// because they share the one transport given at construction and the
+// domain-scoped token.
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "core/base/secret.h"
@@ -67,6 +70,7 @@ class Readers {
   std::string domain_id_;
   std::string project_id_;
   std::string role_id_;
+  std::mutex mutex_;
 };
 
 // Writes `bytes` to file descriptor `fd` and closes it.

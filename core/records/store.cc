@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <system_error>
 
@@ -348,6 +350,205 @@ Status Store(const VpsId& vps,
   return OkStatus();
 }
 
+// Thrown out of nlohmann's parser callback to stop a walk; carries why.
+struct StopWalk {
+  Status status;
+};
+
+// Where the streaming parser is in the document:
+// {"schema_version": 1, "deployments": {"<vps>": {<record>}, ...}}.
+class RecordWalker {
+ public:
+  RecordWalker(const std::string& path, const RecordStore::Visit& visit)
+      : path_(path), visit_(visit) {}
+
+  // nlohmann's parser callback: keeps the top level, and hands each record
+  // to Visit as soon as it is complete, then drops it.
+  bool operator()(int depth, json::parse_event_t event, json& parsed) {
+    using Event = json::parse_event_t;
+    if (depth == 1 && event == Event::key) {
+      top_key_ = parsed.get<std::string>();
+    } else if (depth == 1 && top_key_ == "deployments") {
+      if (event == Event::object_start) {
+        in_records_ = true;
+      } else if (event == Event::object_end) {
+        in_records_ = false;
+      }
+    } else if (depth == 2 && in_records_) {
+      if (event == Event::key) {
+        record_key_ = parsed.get<std::string>();
+      } else if (event == Event::object_end || event == Event::array_end ||
+                 event == Event::value) {
+        Visit(parsed);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  size_t visited() const { return visited_; }
+
+ private:
+  void Visit(const json& doc) {
+    Result<Deployment> record = ParseRecord(path_, record_key_, doc);
+    if (!record.ok()) {
+      throw StopWalk{record.status()};
+    }
+    if (Status status = visit_(*record); !status.ok()) {
+      throw StopWalk{std::move(status)};
+    }
+    ++visited_;
+  }
+
+  const std::string& path_;
+  const RecordStore::Visit& visit_;
+  std::string top_key_;
+  std::string record_key_;
+  bool in_records_ = false;
+  size_t visited_ = 0;
+};
+
+// The top level of the file, checked as ParseRecords checks it; the
+// records themselves were dropped by the walker.
+Status CheckTopLevel(const std::string& path, const json& root) {
+  if (!root.is_object()) {
+    return Corrupt(path, "not a JSON object");
+  }
+  SIQ_RETURN_IF_ERROR(CheckSchemaVersion(path, root));
+  for (const auto& item : root.items()) {
+    if (item.key() != "schema_version" && item.key() != "deployments") {
+      return Corrupt(path, fmt::format("{}: unknown field", item.key()));
+    }
+  }
+  auto deployments = root.find("deployments");
+  if (deployments == root.end()) {
+    return Corrupt(path, "deployments: missing");
+  }
+  if (!deployments->is_object()) {
+    return Corrupt(path, "deployments: not an object");
+  }
+  return OkStatus();
+}
+
+// The line and column of byte `byte` of the file, read again for the
+// error message only.
+std::string FilePosition(const std::string& path, size_t byte) {
+  std::ifstream in(path, std::ios::binary);
+  std::string prefix(byte, '\0');
+  in.read(prefix.data(), static_cast<std::streamsize>(byte));
+  prefix.resize(static_cast<size_t>(in.gcount()));
+  return LineAndColumn(prefix, byte);
+}
+
+// Reads a file descriptor in large blocks for nlohmann's parser, one
+// character at a time through ReadIterator. A read error ends the input
+// early and is kept for the caller to report.
+class BlockReader {
+ public:
+  explicit BlockReader(int fd) : fd_(fd), buffer_(1 << 20) { Fill(); }
+
+  bool AtEnd() const { return position_ == length_; }
+  char Current() const { return buffer_[position_]; }
+  void Advance() {
+    if (++position_ == length_) {
+      Fill();
+    }
+  }
+  int error() const { return error_; }
+
+ private:
+  void Fill() {
+    position_ = 0;
+    length_ = 0;
+    while (true) {
+      ssize_t count = read(fd_, buffer_.data(), buffer_.size());
+      if (count < 0 && errno == EINTR) {
+        continue;
+      }
+      if (count < 0) {
+        error_ = errno;
+        return;
+      }
+      length_ = static_cast<size_t>(count);
+      return;
+    }
+  }
+
+  int fd_;
+  std::vector<char> buffer_;
+  size_t position_ = 0;
+  size_t length_ = 0;
+  int error_ = 0;
+};
+
+// A single-pass input iterator over a BlockReader; the default-constructed
+// one is the end.
+class ReadIterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = char;
+
+  ReadIterator() = default;
+  explicit ReadIterator(BlockReader* reader) : reader_(reader) {}
+
+  char operator*() const { return reader_->Current(); }
+  ReadIterator& operator++() {
+    reader_->Advance();
+    return *this;
+  }
+  bool operator==(const ReadIterator& other) const {
+    return AtEnd() == other.AtEnd();
+  }
+  bool operator!=(const ReadIterator& other) const { return !(*this == other); }
+
+ private:
+  bool AtEnd() const { return reader_ == nullptr || reader_->AtEnd(); }
+
+  BlockReader* reader_ = nullptr;
+};
+
+// Streams the file at `path` through `visit`; see FileRecordStore::ForEach.
+Status WalkRecords(const std::string& path, const RecordStore::Visit& visit) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) {
+      Logger()->debug("{} does not exist yet: no records", path);
+      return OkStatus();
+    }
+    return ErrnoStatus("reading", path);
+  }
+
+  BlockReader reader(fd.get());
+  RecordWalker walker(path, visit);
+  json root;
+  try {
+    root = json::parse(ReadIterator(&reader), ReadIterator(), std::ref(walker));
+  } catch (StopWalk& stop) {
+    return std::move(stop.status);
+  } catch (const json::parse_error& e) {
+    if (reader.error() != 0) {
+      errno = reader.error();
+      return ErrnoStatus("reading", path);
+    }
+    return Corrupt(path, fmt::format("not valid JSON: error at {}",
+                                     FilePosition(path, e.byte)));
+  } catch (const json::exception& e) {
+    std::string_view what = e.what();
+    return Corrupt(path, fmt::format("not valid JSON: {}",
+                                     what.substr(what.find(']') + 2)));
+  }
+  if (reader.error() != 0) {
+    errno = reader.error();
+    return ErrnoStatus("reading", path);
+  }
+  SIQ_RETURN_IF_ERROR(CheckTopLevel(path, root));
+  Logger()->debug("walked {}: {} records", path, walker.visited());
+  return OkStatus();
+}
+
 }  // namespace
 
 FileLock::FileLock(FileLock&& other) noexcept
@@ -429,6 +630,21 @@ Result<std::vector<Deployment>> FileRecordStore::LoadAll() {
     all.push_back(std::move(deployment));
   }
   return all;
+}
+
+Status RecordStore::ForEach(const Visit& visit) {
+  Result<std::vector<Deployment>> all = LoadAll();
+  if (!all.ok()) {
+    return all.status();
+  }
+  for (const Deployment& record : *all) {
+    SIQ_RETURN_IF_ERROR(visit(record));
+  }
+  return OkStatus();
+}
+
+Status FileRecordStore::ForEach(const Visit& visit) {
+  return WalkRecords(path_, visit);
 }
 
 Result<std::optional<Deployment>> FileRecordStore::Load(const VpsId& vps) {

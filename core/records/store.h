@@ -49,8 +49,21 @@ class RecordStore {
 
   virtual ~RecordStore() = default;
 
+  // Called once per record by ForEach; an error stops the walk.
+  using Visit = std::function<Status(const Deployment& record)>;
+
   // Every record, sorted by VPS id; none for a store not yet written.
   [[nodiscard]] virtual Result<std::vector<Deployment>> LoadAll() = 0;
+
+  // Calls `visit` on every record, in the order LoadAll returns them, while
+  // reading the store once: a store may hold only the record being visited
+  // in memory, so that a walk over a large fleet needs memory for one
+  // record, not for all. Returns the first error of `visit` as it is, or
+  // the error LoadAll would return for a store that cannot be read; records
+  // before the fault may have been visited by then, so a caller that
+  // changes anything collects what it needs first and acts once ForEach
+  // returned OK. This default loads everything and walks it.
+  [[nodiscard]] virtual Status ForEach(const Visit& visit);
 
   // The record of `vps`, or nothing when the store has none.
   [[nodiscard]] virtual Result<std::optional<Deployment>> Load(
@@ -118,6 +131,12 @@ class FileRecordStore : public RecordStore {
   [[nodiscard]] Result<std::vector<Deployment>> LoadAll() override;
   [[nodiscard]] Result<std::optional<Deployment>> Load(
       const VpsId& vps) override;
+  // Streams the file: each record is parsed, visited and dropped before the
+  // next is read, so memory stays at one record whatever the file's size.
+  // Visits in the order of the file, which is LoadAll's order for every file
+  // siq wrote. Fails as LoadAll does, naming the same line, column or JSON
+  // path.
+  [[nodiscard]] Status ForEach(const Visit& visit) override;
 
   // Takes the lock on "<path>.lock", reads the file, and writes every record
   // to a new file that replaces the old one (temporary file in the same

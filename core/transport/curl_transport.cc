@@ -119,6 +119,25 @@ Outcome OutcomeOf(CURLcode code) {
   }
 }
 
+// The locks of a ConnectionPool, one per kind of data libcurl shares.
+using ShareLocks = std::array<std::mutex, 16>;
+
+std::mutex& ShareLock(curl_lock_data data, void* user) {
+  auto* locks = static_cast<ShareLocks*>(user);
+  return locks->at(static_cast<size_t>(data) % locks->size());
+}
+
+void LockShared(CURL* /*handle*/,
+                curl_lock_data data,
+                curl_lock_access /*access*/,
+                void* user) {
+  ShareLock(data, user).lock();
+}
+
+void UnlockShared(CURL* /*handle*/, curl_lock_data data, void* user) {
+  ShareLock(data, user).unlock();
+}
+
 }  // namespace
 
 struct CurlTransport::Attempt {
@@ -127,10 +146,29 @@ struct CurlTransport::Attempt {
   std::string error;
 };
 
-CurlTransport::CurlTransport(TransportOptions options, Clock& clock)
+ConnectionPool::ConnectionPool() : share_(nullptr) {
+  InitCurlOnce();
+  CURLSH* share = curl_share_init();
+  curl_share_setopt(share, CURLSHOPT_LOCKFUNC, LockShared);
+  curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, UnlockShared);
+  curl_share_setopt(share, CURLSHOPT_USERDATA, &locks_);
+  curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+  curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  share_ = share;
+}
+
+ConnectionPool::~ConnectionPool() {
+  curl_share_cleanup(static_cast<CURLSH*>(share_));
+}
+
+CurlTransport::CurlTransport(TransportOptions options,
+                             Clock& clock,
+                             std::shared_ptr<ConnectionPool> pool)
     : options_(std::move(options)),
       clock_(clock),
       curl_(nullptr),
+      pool_(std::move(pool)),
       rng_(std::random_device{}()) {
   InitCurlOnce();
   curl_ = curl_easy_init();
@@ -150,6 +188,9 @@ CurlTransport::Attempt CurlTransport::SendOnce(const Request& request) {
   HeaderList headers(request);
   char error[CURL_ERROR_SIZE] = {};
 
+  if (pool_ != nullptr) {
+    curl_easy_setopt(curl, CURLOPT_SHARE, pool_->handle());
+  }
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);

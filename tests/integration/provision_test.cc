@@ -564,5 +564,160 @@ TEST_F(ProvisionTest, DebugOutputCarriesNoSecret) {
   }
 }
 
+// `siq provision --batch`: many VPSs, several at once, one token.
+class ProvisionBatchTest : public ProvisionTest {
+ protected:
+  // A batch file with `count` VPSs, each with a reader of its own (made by
+  // the admin), in CSV.
+  std::string WriteBatch(size_t count) {
+    std::string csv = "vps,org,env,reader\n";
+    for (size_t i = 0; i < count; ++i) {
+      TestReader reader = CreateTestReader("batch-reader");
+      Forget(reader.id);
+      vpss_.push_back(UniqueName("vps-batch"));
+      csv += fmt::format("{},org-batch,production,{}\n", vpss_.back(),
+                         reader.name);
+      readers_.push_back(std::move(reader));
+    }
+    std::string path = dir_ + "/fleet.csv";
+    std::ofstream(path) << csv;
+    return path;
+  }
+
+  RunResult ProvisionBatch(const std::string& file,
+                           std::vector<std::string> extra = {},
+                           std::map<std::string, std::string> env = {}) {
+    std::vector<std::string> args = {"provision",  "--batch",  file,
+                                     "--parallel", "3",        "--records",
+                                     records_,     "--output", "json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunSiq(args, RunOptions{.env = std::move(env)});
+  }
+
+  std::vector<std::string> vpss_;
+  std::vector<TestReader> readers_;
+};
+
+TEST_F(ProvisionBatchTest, SixVpsThreeAtATimeAllCompleteAndReadOwnSecrets) {
+  std::string file = WriteBatch(6);
+
+  RunResult result = ProvisionBatch(file);
+
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  auto doc = nlohmann::json::parse(result.out);
+  EXPECT_EQ(doc["total"], 6);
+  EXPECT_EQ(doc["succeeded"], 6);
+  EXPECT_EQ(doc["failed"], 0);
+  for (size_t i = 0; i < vpss_.size(); ++i) {
+    EXPECT_EQ(doc["results"][i]["vps"], vpss_[i]);
+    EXPECT_EQ(doc["results"][i]["outcome"], "provisioned");
+    ExpectConverged(vpss_[i]);
+    records::Deployment own = Record(vpss_[i]);
+    records::Deployment other = Record(vpss_[(i + 1) % vpss_.size()]);
+    EXPECT_EQ(own.reader_user_id, readers_[i].id);
+    Connected reader(readers_[i].config.Clone());
+    auto payload = reader.barbican.GetPayload(
+        SecretRef(own.secrets.at("JWT_SECRET").current->ref));
+    auto foreign = reader.barbican.GetPayload(
+        SecretRef(other.secrets.at("JWT_SECRET").current->ref));
+    ASSERT_TRUE(payload.ok()) << payload.status().message();
+    EXPECT_EQ(payload->size(), 32u);
+    EXPECT_EQ(foreign.status().http_status(), 403);
+  }
+}
+
+TEST_F(ProvisionBatchTest, OneFailingVpsLeavesTheOthersCompleteAndExitsFour) {
+  std::string file = WriteBatch(3);
+  std::string bad_vps = UniqueName("vps-batch-bad");
+  std::ofstream(file, std::ios::app)
+      << bad_vps << ",org-batch,production,no-such-reader-user\n";
+
+  RunResult result = ProvisionBatch(file);
+
+  EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kPartialFailure))
+      << result.err;
+  auto doc = nlohmann::json::parse(result.out);
+  EXPECT_EQ(doc["succeeded"], 3);
+  EXPECT_EQ(doc["failed"], 1);
+  EXPECT_EQ(doc["results"][3]["vps"], bad_vps);
+  EXPECT_EQ(doc["results"][3]["outcome"], "failed");
+  EXPECT_NE(
+      doc["results"][3]["error"].get<std::string>().find("no-such-reader-user"),
+      std::string::npos);
+  for (const std::string& vps : vpss_) {
+    ExpectConverged(vps);
+  }
+  records::FileRecordStore store(records_, std::chrono::seconds(5));
+  auto bad = store.Load(*records::VpsId::Parse(bad_vps));
+  ASSERT_TRUE(bad.ok());
+  EXPECT_FALSE(bad->has_value()) << "a refused VPS leaves no record";
+  EXPECT_TRUE(SecretsOf(bad_vps).empty());
+}
+
+TEST_F(ProvisionBatchTest, BadLineIsNamedAndNothingIsProvisioned) {
+  std::string file = WriteBatch(2);
+  std::ofstream(file, std::ios::app) << "vps_bad%,org-batch,production,r\n";
+
+  RunResult result = ProvisionBatch(file);
+
+  EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kUsage));
+  EXPECT_NE(result.err.find(file + ":4: vps:"), std::string::npos)
+      << result.err;
+  EXPECT_FALSE(std::filesystem::exists(records_));
+  for (const std::string& vps : vpss_) {
+    EXPECT_TRUE(SecretsOf(vps).empty()) << vps;
+  }
+}
+
+TEST_F(ProvisionBatchTest, RerunAfterSigkillMidBatchConverges) {
+  std::string file = WriteBatch(4);
+
+  RunResult killed =
+      ProvisionBatch(file, {}, {{"SIQ_FAILPOINT", "provision.after-secrets"}});
+  RunResult rerun = ProvisionBatch(file);
+
+  EXPECT_EQ(killed.exit_code, 128 + SIGKILL) << killed.err;
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  auto doc = nlohmann::json::parse(rerun.out);
+  EXPECT_EQ(doc["succeeded"], 4);
+  int resumed = 0;
+  for (const auto& item : doc["results"]) {
+    resumed += item["outcome"] == "resumed" ? 1 : 0;
+  }
+  EXPECT_GE(resumed, 1) << rerun.out;
+  for (const std::string& vps : vpss_) {
+    ExpectConverged(vps);
+  }
+}
+
+TEST_F(ProvisionBatchTest, DebugOutputCarriesNoSecret) {
+  std::string file = WriteBatch(2);
+
+  RunResult result = ProvisionBatch(file, {"-vv"});
+
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.err.find("POST /v1/orders 202"), std::string::npos)
+      << "debug logging was not on";
+  std::vector<std::string> secrets = {
+      std::string(DeployerConfig().password.Reveal()), "gAAAAA"};
+  for (size_t i = 0; i < vpss_.size(); ++i) {
+    secrets.emplace_back(readers_[i].config.password.Reveal());
+    Connected reader(readers_[i].config.Clone());
+    for (const auto& [kind, slot] : Record(vpss_[i]).secrets) {
+      auto payload = reader.barbican.GetPayload(SecretRef(slot.current->ref));
+      ASSERT_TRUE(payload.ok()) << payload.status().message();
+      secrets.emplace_back(payload->Reveal());
+      secrets.emplace_back(EncodeBase64(payload->Reveal()).Reveal());
+      secrets.emplace_back(EncodeHex(payload->Reveal()).Reveal());
+    }
+  }
+  std::string records = ReadFile(records_);
+  for (const std::string& secret : secrets) {
+    EXPECT_EQ(result.out.find(secret), std::string::npos);
+    EXPECT_EQ(result.err.find(secret), std::string::npos);
+    EXPECT_EQ(records.find(secret), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace siq::testing

@@ -683,5 +683,143 @@ TEST_F(FileLockTest, LockInAMissingDirectoryIsAnIoErrorNamingIt) {
             "opening lock file " + lock_path + ": No such file or directory");
 }
 
+// ForEach walks the file without holding it; it must see exactly what
+// LoadAll sees, and fail on the same files with the same words.
+std::vector<Deployment> Walk(RecordStore& store, Status& status) {
+  std::vector<Deployment> seen;
+  status = store.ForEach([&seen](const Deployment& record) {
+    seen.push_back(record);
+    return OkStatus();
+  });
+  return seen;
+}
+
+TEST_F(FileRecordStoreTest, ForEachVisitsExactlyWhatLoadAllReturns) {
+  FileRecordStore store(path_, seconds(1), clock_);
+  for (const char* vps : {"vps-3", "vps-1", "vps-20", "vps-2"}) {
+    ASSERT_TRUE(Put(store, Record(vps, std::string("org-") + vps)).ok());
+  }
+  Result<std::vector<Deployment>> all = store.LoadAll();
+  ASSERT_TRUE(all.ok());
+
+  Status status;
+  std::vector<Deployment> seen = Walk(store, status);
+
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(seen, *all);
+  EXPECT_EQ(seen.size(), 4u);
+}
+
+TEST_F(FileRecordStoreTest, ForEachOfAMissingFileVisitsNothing) {
+  FileRecordStore store(path_, seconds(1), clock_);
+
+  Status status;
+  std::vector<Deployment> seen = Walk(store, status);
+
+  EXPECT_TRUE(status.ok()) << status.message();
+  EXPECT_TRUE(seen.empty());
+}
+
+TEST_F(FileRecordStoreTest, ForEachStopsAtTheFirstErrorOfTheVisit) {
+  FileRecordStore store(path_, seconds(1), clock_);
+  for (const char* vps : {"vps-1", "vps-2", "vps-3"}) {
+    ASSERT_TRUE(Put(store, Record(vps)).ok());
+  }
+  int visits = 0;
+
+  Status status = store.ForEach([&visits](const Deployment& record) {
+    ++visits;
+    return record.vps.str() == "vps-2"
+               ? Status(StatusCode::kInternal, "stop here")
+               : OkStatus();
+  });
+
+  EXPECT_EQ(status.code(), StatusCode::kInternal);
+  EXPECT_EQ(status.message(), "stop here");
+  EXPECT_EQ(visits, 2);
+}
+
+class ForEachCorruptTest
+    : public FileRecordStoreTest,
+      public testing::WithParamInterface<std::function<std::string()>> {};
+
+TEST_P(ForEachCorruptTest, ForEachFailsWithTheErrorOfLoadAll) {
+  WriteBytes(path_, GetParam()());
+  FileRecordStore store(path_, seconds(1), clock_);
+  Result<std::vector<Deployment>> all = store.LoadAll();
+  ASSERT_FALSE(all.ok());
+
+  Status status;
+  Walk(store, status);
+
+  EXPECT_EQ(status.code(), all.status().code());
+  EXPECT_EQ(status.message(), all.status().message());
+}
+
+std::string WithBadDueDate() {
+  nlohmann::json doc = {{"schema_version", 1},
+                        {"deployments",
+                         {{"vps-1", ToJson(Record("vps-1"))},
+                          {"vps-2", ToJson(Record("vps-2"))}}}};
+  doc["deployments"]["vps-2"]["secrets"]["JWT_SECRET"]["due_at"] = "soon";
+  return doc.dump(2);
+}
+
+std::string UnderAnotherId() {
+  nlohmann::json doc = {{"schema_version", 1},
+                        {"deployments", {{"vps-2", ToJson(Record("vps-1"))}}}};
+  return doc.dump();
+}
+
+std::string WithRecordCut() {
+  std::string whole =
+      nlohmann::json{{"schema_version", 1},
+                     {"deployments", {{"vps-1", ToJson(Record("vps-1"))}}}}
+          .dump(2);
+  return whole.substr(0, whole.size() / 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    CorruptFiles,
+    ForEachCorruptTest,
+    testing::Values(
+        [] { return std::string("{\n  \"schema_version\": 1,\n  oops\n}\n"); },
+        [] {
+          return std::string(R"({"schema_version": 2, "deployments": {}})");
+        },
+        [] { return std::string(R"({"deployments": {}})"); },
+        [] {
+          return std::string(
+              R"({"schema_version": 1, "deployments": {}, "x": 1})");
+        },
+        [] {
+          return std::string(R"({"schema_version": 1, "deployments": []})");
+        },
+        [] { return std::string(R"({"schema_version": 1e500})"); },
+        [] { return std::string("[1, 2]"); },
+        [] { return std::string(""); },
+        [] {
+          return std::string(R"({"schema_version": 1, "deployments": )"
+                             R"({"vps_1": {}}})");
+        },
+        [] {
+          return std::string(
+              R"({"schema_version": 1, "deployments": {"vps-1": 5}})");
+        },
+        WithBadDueDate,
+        UnderAnotherId,
+        WithRecordCut));
+
+TEST_F(FileRecordStoreTest, ForEachOfAnUnreadableFileIsTheIoErrorOfLoadAll) {
+  std::filesystem::create_directory(path_);
+  FileRecordStore store(path_, seconds(1), clock_);
+
+  Status status;
+  Walk(store, status);
+
+  EXPECT_EQ(status.code(), StatusCode::kIoError);
+  EXPECT_EQ(status.message(), "reading " + path_ + ": Is a directory");
+}
+
 }  // namespace
 }  // namespace siq::records
