@@ -7,14 +7,15 @@
 #include "cli/doctor.h"
 #include "cli/policy.h"
 #include "cli/provision.h"
+#include "cli/rotate.h"
 #include "cli/run.h"
 #include "cli/status.h"
 
 namespace siq::cli {
 
-inline const std::array<const Command*, 5> kCommands = {
+inline const std::array<const Command*, 6> kCommands = {
     &kProvisionCommand, &kRunCommand,    &kStatusCommand,
-    &kPolicyCommand,    &kDoctorCommand,
+    &kPolicyCommand,    &kDoctorCommand, &kRotateCommand,
 };
 
 }  // namespace siq::cli

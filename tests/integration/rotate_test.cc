@@ -1,0 +1,579 @@
+// `siq rotate` against the real local stack, with a catalog of short
+// intervals: a full rotation read by the VPS's reader through its container,
+// a SIGKILL after each state followed by a converging re-run, two runners
+// at once, an order refused by Barbican's own policy, notices received by a
+// real SMTP server and webhook endpoint, and a canary at debug level.
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "core/base/encoding.h"
+#include "core/base/exit_codes.h"
+#include "core/records/store.h"
+#include "core/run/secret_loader.h"
+#include "tests/integration/stack.h"
+
+namespace siq::testing {
+namespace {
+
+using barbican::ContainerEntry;
+using barbican::ContainerRef;
+using barbican::SecretRef;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr int kPartial = static_cast<int>(ExitCode::kPartialFailure);
+constexpr int kLocked = static_cast<int>(ExitCode::kLocked);
+
+// The local SMTP server and webhook endpoint (notify_sink.py), for one test.
+class NotifySink {
+ public:
+  explicit NotifySink(std::string dir) : dir_(std::move(dir)) {
+    std::filesystem::create_directories(dir_);
+    pid_ = fork();
+    if (pid_ == 0) {
+      std::string script = std::string(SIQ_SOURCE_DIR) +
+                           "/tests/integration/notify_sink.py";
+      execl("/usr/bin/python3", "python3", script.c_str(), dir_.c_str(),
+            nullptr);
+      _exit(127);
+    }
+    auto deadline = std::chrono::steady_clock::now() + seconds(15);
+    while (!std::filesystem::exists(dir_ + "/ports.json") &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    auto ports = nlohmann::json::parse(ReadFile(dir_ + "/ports.json"), nullptr,
+                                       false);
+    if (ports.is_object()) {
+      smtp_port_ = ports["smtp"];
+      http_port_ = ports["http"];
+    } else {
+      ADD_FAILURE() << "notify_sink.py did not start";
+    }
+  }
+  ~NotifySink() {
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+  }
+  NotifySink(const NotifySink&) = delete;
+  NotifySink& operator=(const NotifySink&) = delete;
+
+  // The config's notifications: mail for admins, the webhook for operations.
+  std::string ConfigYaml() const {
+    return fmt::format(R"(notifications:
+  - name: test-mail
+    smtp: smtp://127.0.0.1:{}
+    from: siq@example.com
+    to: [admins@example.com]
+    audiences: [admins]
+  - name: test-hook
+    webhook: http://127.0.0.1:{}/hook
+    audiences: [operations, admins]
+)",
+                       smtp_port_, http_port_);
+  }
+  std::string Url(const std::string& path) const {
+    return fmt::format("http://127.0.0.1:{}{}", http_port_, path);
+  }
+  void Answer(const std::string& text) const {
+    std::ofstream(dir_ + "/get.txt", std::ios::trunc) << text;
+  }
+
+  std::vector<nlohmann::json> Lines(const std::string& file) const {
+    std::vector<nlohmann::json> lines;
+    std::istringstream in(ReadFile(dir_ + "/" + file));
+    for (std::string line; std::getline(in, line);) {
+      lines.push_back(nlohmann::json::parse(line));
+    }
+    return lines;
+  }
+  std::vector<nlohmann::json> Mails() const { return Lines("mail.jsonl"); }
+  std::vector<nlohmann::json> Hooks() const { return Lines("hooks.jsonl"); }
+
+ private:
+  std::string dir_;
+  pid_t pid_ = -1;
+  int smtp_port_ = 0;
+  int http_port_ = 0;
+};
+
+struct Settings {
+  std::string rotate_every = "1h";
+  std::string notify_before;  // empty: no notice
+  std::string grace = "1s";
+  std::string confirm = "{command: \"true\"}";
+  std::string extra;  // more top-level YAML (notifications)
+};
+
+class RotateTest : public ::testing::Test {
+ protected:
+  RotateTest()
+      : dir_(::testing::TempDir() + UniqueName("rotate")),
+        records_(dir_ + "/deployments.json"),
+        config_(dir_ + "/siq.yaml"),
+        deployer_(DeployerConfig()) {
+    std::filesystem::create_directories(dir_);
+  }
+
+  ~RotateTest() override {
+    for (const std::string& id : users_) {
+      DeleteUser(id);
+    }
+    std::filesystem::remove_all(dir_);
+  }
+
+  void WriteConfig(const Settings& settings) {
+    std::string notice =
+        settings.notify_before.empty()
+            ? ""
+            : fmt::format("    notify_before: {}\n    notify: [admins]\n",
+                          settings.notify_before);
+    std::ofstream(config_, std::ios::trunc) << fmt::format(
+        R"(records: {}
+secret_kinds:
+  - kind: JWT_SECRET
+    rotate_every: {}
+{}rotation:
+  grace: {}
+  confirm_timeout: 5m
+  attempts: 2
+  backoff: 1s
+  confirm: {}
+{})",
+        records_, settings.rotate_every, notice, settings.grace,
+        settings.confirm, settings.extra);
+  }
+
+  // Provisions `what` with a new reader; its clouds.yaml in dir_.
+  std::string Provision(const std::string& what) {
+    std::string vps = UniqueName(what);
+    RunResult result =
+        RunSiq({"provision", "--vps", vps, "--org", "org-test", "--config",
+                config_, "--create-reader", "--reader-credential-fd", "3"},
+               {.fd3_path = Credential(vps)});
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    users_.push_back(Record(vps).reader_user_id);
+    return vps;
+  }
+  std::string Credential(const std::string& vps) const {
+    return dir_ + "/" + vps + ".yaml";
+  }
+
+  RunResult Rotate(std::vector<std::string> args,
+                   std::map<std::string, std::string> env = {}) {
+    args.insert(args.begin(), "rotate");
+    args.insert(args.end(), {"--config", config_, "--output", "json"});
+    return RunSiq(args, {.env = std::move(env)});
+  }
+
+  records::Deployment Record(const std::string& vps) {
+    records::FileRecordStore store(records_, seconds(5));
+    auto id = records::VpsId::Parse(vps);
+    auto record = store.Load(*id);
+    EXPECT_TRUE(record.ok() && record->has_value()) << "no record of " << vps;
+    return record.ok() && *record ? **record : records::Deployment{.vps = *id};
+  }
+  records::SecretSlot Slot(const std::string& vps) {
+    return Record(vps).secrets["JWT_SECRET"];
+  }
+
+  // Barbican's secrets of that name, as refs.
+  std::set<std::string> SecretsNamed(const std::string& name) {
+    auto found = deployer_.barbican.FindSecretsNamed(name);
+    EXPECT_TRUE(found.ok()) << found.status().message();
+    std::set<std::string> refs;
+    if (found.ok()) {
+      for (const auto& meta : *found) {
+        refs.insert(meta.ref.url());
+      }
+    }
+    return refs;
+  }
+  std::vector<ContainerEntry> ContainerOf(const std::string& vps) {
+    auto container = deployer_.barbican.GetContainer(
+        ContainerRef(Record(vps).container_ref));
+    EXPECT_TRUE(container.ok()) << container.status().message();
+    return container.ok() ? container->secrets
+                          : std::vector<ContainerEntry>{};
+  }
+
+  // No rotation running, one current secret, nothing else under its name in
+  // Barbican, and the container holding exactly it.
+  void ExpectConverged(const std::string& vps, const std::string& original) {
+    records::SecretSlot slot = Slot(vps);
+    EXPECT_EQ(slot.rotation_state, "");
+    EXPECT_EQ(slot.last_error, "");
+    ASSERT_TRUE(slot.current.has_value());
+    EXPECT_NE(slot.current->ref, original) << "rotated";
+    EXPECT_FALSE(slot.pending.has_value());
+    EXPECT_FALSE(slot.previous.has_value());
+    EXPECT_EQ(SecretsNamed(vps + "_JWT_SECRET"),
+              std::set<std::string>{slot.current->ref});
+    EXPECT_EQ(ContainerOf(vps),
+              (std::vector<ContainerEntry>{
+                  {"JWT_SECRET", SecretRef(slot.current->ref)}}));
+  }
+
+  std::string dir_;
+  std::string records_;
+  std::string config_;
+  Connected deployer_;
+  std::vector<std::string> users_;
+};
+
+TEST_F(RotateTest, FullRotationIsReadThroughTheContainerAndRetiresAfterGrace) {
+  WriteConfig({.grace = "2s", .confirm = "consumer"});
+  std::string vps = Provision("vps-rot");
+  std::string original = Slot(vps).current->ref;
+  Connected reader(ReaderFromCloudsYaml(Credential(vps)));
+  run::SecretLoader loader(reader.barbican, vps);
+  ContainerRef container(Record(vps).container_ref);
+  // What `siq run --watch` does after loading: consumer of what it holds.
+  auto load = [&](std::vector<SecretRef> dropped) {
+    auto found = loader.FindContainer(container);
+    EXPECT_TRUE(found.ok()) << found.status().message();
+    auto selection = loader.Select(*found);
+    EXPECT_TRUE(selection.ok()) << selection.status().message();
+    auto loaded = loader.Load(*selection);
+    EXPECT_TRUE(loaded.ok()) << loaded.status().message();
+    std::vector<SecretRef> refs;
+    for (const auto& secret : *loaded) {
+      refs.push_back(secret.selection.ref);
+    }
+    EXPECT_TRUE(loader.UpdateConsumers(refs, dropped).ok());
+    return std::move(*loaded);
+  };
+  (void)load({});
+
+  RunResult started = Rotate({vps});
+  std::string pending = Slot(vps).pending->ref;
+  RunResult unconfirmed = Rotate({"--due"});
+  auto during = load({});
+  RunResult promoted = Rotate({"--due"});
+  std::this_thread::sleep_for(milliseconds(2100));
+  RunResult still_used = Rotate({"--due"});
+  bool old_kept = SecretsNamed(vps + "_JWT_SECRET").count(original) == 1;
+  auto after = load({SecretRef(original)});
+  RunResult retired = Rotate({"--due"});
+
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  EXPECT_EQ(nlohmann::json::parse(started.out)["items"][0]["state"], "told");
+  EXPECT_EQ(nlohmann::json::parse(unconfirmed.out)["items"][0]["outcome"],
+            "waiting");
+  ASSERT_EQ(during.size(), 2u);
+  EXPECT_EQ(during[0].selection.variable, "JWT_SECRET");
+  EXPECT_EQ(during[0].selection.ref.url(), pending);
+  EXPECT_EQ(during[1].selection.variable, "JWT_SECRET_PREVIOUS");
+  EXPECT_EQ(during[1].selection.ref.url(), original);
+  EXPECT_EQ(nlohmann::json::parse(promoted.out)["items"][0]["outcome"],
+            "rotated");
+  EXPECT_EQ(nlohmann::json::parse(still_used.out)["items"][0]["state"],
+            "retiring");
+  EXPECT_TRUE(old_kept) << "deleted while the VPS was still its consumer";
+  EXPECT_EQ(nlohmann::json::parse(retired.out)["items"][0]["outcome"],
+            "retired")
+      << retired.out;
+  ExpectConverged(vps, original);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].selection.ref.url(), pending);
+  auto direct = reader.barbican.GetPayload(SecretRef(pending));
+  ASSERT_TRUE(direct.ok());
+  EXPECT_EQ(after[0].value.Reveal(), direct->Reveal());
+  EXPECT_EQ(direct->size(), 32u);
+}
+
+class RotateCrashTest : public RotateTest,
+                        public ::testing::WithParamInterface<const char*> {};
+
+// Killed at the named step, then run again until nothing is left to do:
+// the same end state as an uninterrupted rotation.
+TEST_P(RotateCrashTest, RerunAfterSigkillConverges) {
+  WriteConfig({});
+  std::string vps = Provision("vps-crash");
+  std::string original = Slot(vps).current->ref;
+
+  int killed = 0;
+  RunResult first = Rotate({vps}, {{"SIQ_FAILPOINT", GetParam()}});
+  killed += first.exit_code == 128 + SIGKILL ? 1 : 0;
+  for (int i = 0; i < 4 && killed == 0; ++i) {
+    std::this_thread::sleep_for(milliseconds(1100));
+    killed += Rotate({"--due"}, {{"SIQ_FAILPOINT", GetParam()}}).exit_code ==
+                      128 + SIGKILL
+                  ? 1
+                  : 0;
+  }
+  for (int i = 0; i < 4 && !Slot(vps).rotation_state.empty(); ++i) {
+    std::this_thread::sleep_for(milliseconds(1100));
+    RunResult rerun = Rotate({"--due"});
+    EXPECT_EQ(rerun.exit_code, 0) << rerun.err;
+  }
+
+  EXPECT_EQ(killed, 1) << "the failpoint was never reached";
+  ExpectConverged(vps, original);
+}
+
+INSTANTIATE_TEST_SUITE_P(EachState,
+                         RotateCrashTest,
+                         ::testing::Values("rotate.ordering",
+                                           "rotate.order-unrecorded",
+                                           "rotate.created",
+                                           "rotate.granted",
+                                           "rotate.told",
+                                           "rotate.confirmed",
+                                           "rotate.promoted",
+                                           "rotate.retiring",
+                                           "rotate.previous-unlisted",
+                                           "rotate.previous-deleted",
+                                           "rotate.idle"));
+
+TEST_F(RotateTest, TwoRunnersAtOnceRotateEachSecretExactlyOnce) {
+  WriteConfig({.rotate_every = "2s", .grace = "1h"});
+  std::string first = Provision("vps-race");
+  std::string second = Provision("vps-race");
+  std::map<std::string, std::string> original = {
+      {first, Slot(first).current->ref}, {second, Slot(second).current->ref}};
+  std::this_thread::sleep_for(milliseconds(2100));
+
+  std::vector<std::string> args = {"rotate", "--due", "--config", config_};
+  SiqProcess one(args, {});
+  SiqProcess two(args, {});
+  RunResult a = one.Wait();
+  RunResult b = two.Wait();
+
+  std::multiset<int> codes = {a.exit_code, b.exit_code};
+  EXPECT_EQ(codes, (std::multiset<int>{0, kLocked})) << a.err << b.err;
+  const RunResult& locked = a.exit_code == kLocked ? a : b;
+  EXPECT_NE(locked.err.find("another siq rotate is running"),
+            std::string::npos)
+      << locked.err;
+  for (const auto& [vps, ref] : original) {
+    records::SecretSlot slot = Slot(vps);
+    EXPECT_EQ(slot.rotation_state, "promoted") << vps;
+    ASSERT_TRUE(slot.previous.has_value());
+    EXPECT_EQ(slot.previous->ref, ref);
+    EXPECT_EQ(SecretsNamed(vps + "_JWT_SECRET"),
+              (std::set<std::string>{ref, slot.current->ref}))
+        << "exactly one new secret";
+  }
+}
+
+TEST_F(RotateTest, HeldLockExitsLockedAtOnceAndAKilledHolderDoesNot) {
+  WriteConfig({});
+  std::string vps = Provision("vps-lock");
+  RunResult killed = Rotate({vps}, {{"SIQ_FAILPOINT", "rotate.ordering"}});
+  RunResult refused;
+  std::chrono::steady_clock::duration waited{};
+  std::string state_while_locked;
+  {
+    records::FileRecordStore store(records_, seconds(1));
+    auto lock = store.LockFor(".rotate.lock", milliseconds(0));
+    ASSERT_TRUE(lock.ok()) << "the killed holder's lock is gone";
+    auto started = std::chrono::steady_clock::now();
+    refused = Rotate({"--due"});
+    waited = std::chrono::steady_clock::now() - started;
+    state_while_locked = Slot(vps).rotation_state;
+  }
+
+  RunResult after = Rotate({"--due"});
+
+  EXPECT_EQ(killed.exit_code, 128 + SIGKILL);
+  EXPECT_EQ(refused.exit_code, kLocked) << refused.err;
+  EXPECT_LT(waited, seconds(5));
+  EXPECT_EQ(state_while_locked, "ordering") << "nothing moved";
+  EXPECT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_EQ(Slot(vps).rotation_state, "promoted");
+}
+
+// Barbican's own policy refuses the order: the real server fails the step.
+class OrdersRefused {
+ public:
+  OrdersRefused()
+      : path_(StackVariable("SIQ_STACK_DIR") + "/barbican-policy.yaml") {
+    std::ofstream(path_, std::ios::trunc) << "\"orders:post\": \"!\"\n";
+  }
+  ~OrdersRefused() { std::ofstream(path_, std::ios::trunc) << "{}\n"; }
+  OrdersRefused(const OrdersRefused&) = delete;
+  OrdersRefused& operator=(const OrdersRefused&) = delete;
+
+ private:
+  std::string path_;
+};
+
+TEST_F(RotateTest, OrderRefusedByTheServerFailsOnlyThatRotation) {
+  NotifySink sink(dir_ + "/sink");
+  WriteConfig({.extra = sink.ConfigYaml()});
+  std::string vps = Provision("vps-fail");
+  std::string original = Slot(vps).current->ref;
+
+  RunResult failed;
+  RunResult listed;
+  {
+    OrdersRefused refused;
+    failed = Rotate({vps});
+    listed = Rotate({"--due"});
+  }
+  Connected reader(ReaderFromCloudsYaml(Credential(vps)));
+  run::SecretLoader loader(reader.barbican, vps);
+  auto container = loader.FindContainer(ContainerRef(Record(vps).container_ref));
+
+  EXPECT_EQ(failed.exit_code, kPartial) << failed.err;
+  auto doc = nlohmann::json::parse(failed.out);
+  EXPECT_EQ(doc["items"][0]["outcome"], "failed");
+  EXPECT_NE(doc["items"][0]["detail"].get<std::string>().find("403"),
+            std::string::npos)
+      << doc.dump();
+  EXPECT_EQ(listed.exit_code, kPartial);
+  EXPECT_EQ(nlohmann::json::parse(listed.out)["items"][0]["outcome"],
+            "failed");
+  records::SecretSlot slot = Slot(vps);
+  EXPECT_EQ(slot.current->ref, original);
+  EXPECT_NE(slot.last_error, "");
+  EXPECT_EQ(slot.rotation_failures, 1);
+  EXPECT_EQ(SecretsNamed(vps + "_JWT_SECRET"), std::set<std::string>{original});
+  ASSERT_TRUE(container.ok()) << container.status().message();
+  auto selection = loader.Select(*container);
+  ASSERT_TRUE(selection.ok());
+  auto loaded = loader.Load(*selection);
+  ASSERT_TRUE(loaded.ok()) << "the current secret still works";
+  EXPECT_EQ(loaded->front().selection.ref.url(), original);
+  auto hooks = sink.Hooks();
+  ASSERT_EQ(hooks.size(), 1u) << "operations alerted once";
+  EXPECT_NE(hooks[0]["body"].get<std::string>().find(vps),
+            std::string::npos);
+  EXPECT_NE(hooks[0]["body"].get<std::string>().find("failed"),
+            std::string::npos);
+}
+
+TEST_F(RotateTest, NoticeReachesMailAndWebhookOnceAcrossRuns) {
+  NotifySink sink(dir_ + "/sink");
+  WriteConfig({.rotate_every = "1h",
+               .notify_before = "3599s",
+               .extra = sink.ConfigYaml()});
+  std::string vps = Provision("vps-notice");
+  std::this_thread::sleep_for(milliseconds(1100));
+
+  RunResult first = Rotate({"--due"});
+  RunResult second = Rotate({"--due"});
+
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(nlohmann::json::parse(first.out)["items"][0]["outcome"],
+            "noticed");
+  EXPECT_EQ(nlohmann::json::parse(second.out)["items"].size(), 0u);
+  auto mails = sink.Mails();
+  ASSERT_EQ(mails.size(), 1u);
+  EXPECT_EQ(mails[0]["to"][0], "admins@example.com");
+  EXPECT_NE(mails[0]["data"].get<std::string>().find(vps), std::string::npos);
+  auto hooks = sink.Hooks();
+  ASSERT_EQ(hooks.size(), 1u);
+  EXPECT_NE(hooks[0]["body"].get<std::string>().find("JWT_SECRET"),
+            std::string::npos);
+  EXPECT_EQ(Slot(vps).rotation_state, "") << "a notice rotates nothing";
+}
+
+TEST_F(RotateTest, HttpConfirmationWaitsForTheFingerprint) {
+  NotifySink sink(dir_ + "/sink");
+  WriteConfig({.grace = "1h",
+               .confirm = fmt::format("{{http: \"{}\"}}",
+                                      sink.Url("/fingerprint/{vps}"))});
+  std::string vps = Provision("vps-http");
+  sink.Answer("nothing loaded yet\n");
+
+  RunResult waiting = Rotate({vps});
+  sink.Answer(run::Fingerprint(SecretRef(Slot(vps).pending->ref)) + "\n");
+  RunResult confirmed = Rotate({"--due"});
+
+  EXPECT_EQ(nlohmann::json::parse(waiting.out)["items"][0]["state"], "told");
+  EXPECT_EQ(nlohmann::json::parse(confirmed.out)["items"][0]["outcome"],
+            "rotated")
+      << confirmed.out;
+}
+
+TEST_F(RotateTest, DryRunAsOfAFutureDateNeedsNoCredentials) {
+  WriteConfig({.rotate_every = "90d"});
+  std::string vps = Provision("vps-dry");
+  std::string before = ReadFile(records_);
+  std::map<std::string, std::string> no_credentials = {
+      {"OS_AUTH_URL", ""}, {"OS_PASSWORD", ""}, {"OS_CLOUD", ""},
+      {"OS_CLIENT_CONFIG_FILE", ""}};
+
+  RunResult now = Rotate({"--due", "--dry-run"}, no_credentials);
+  RunResult later = Rotate({"--due", "--dry-run", "--as-of", "2099-01-01"},
+                           no_credentials);
+
+  ASSERT_EQ(now.exit_code, 0) << now.err;
+  EXPECT_EQ(nlohmann::json::parse(now.out)["items"].size(), 0u);
+  ASSERT_EQ(later.exit_code, 0) << later.err;
+  auto doc = nlohmann::json::parse(later.out);
+  EXPECT_EQ(doc["as_of"], "2099-01-01T00:00:00Z");
+  EXPECT_EQ(doc["items"][0]["vps"], vps);
+  EXPECT_EQ(doc["items"][0]["outcome"], "planned");
+  EXPECT_EQ(ReadFile(records_), before);
+}
+
+TEST_F(RotateTest, BadArgumentsAreUsageErrors) {
+  WriteConfig({});
+
+  RunResult both = Rotate({"--due", "vps-1"});
+  RunResult neither = Rotate({});
+  RunResult as_of = Rotate({"--due", "--as-of", "2027-01-01"});
+  RunResult bad_date = Rotate({"--due", "--dry-run", "--as-of", "soon"});
+
+  for (const RunResult* result : {&both, &neither, &as_of, &bad_date}) {
+    EXPECT_EQ(result->exit_code, static_cast<int>(ExitCode::kUsage))
+        << result->err;
+  }
+  EXPECT_NE(bad_date.err.find("soon"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(records_));
+}
+
+// The house rule: at debug level no payload, password, token or credential
+// secret reaches stdout or stderr.
+TEST_F(RotateTest, DebugOutputCarriesNoSecret) {
+  WriteConfig({.grace = "1h"});
+  std::string vps = Provision("vps-canary");
+  std::string original = Slot(vps).current->ref;
+
+  RunResult result = Rotate({"-vv", vps});
+
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.err.find("POST /v1/orders 202"), std::string::npos)
+      << "debug logging was not on";
+  keystone::AuthConfig reader_config = ReaderFromCloudsYaml(Credential(vps));
+  std::vector<std::string> secrets = {
+      std::string(reader_config.application_credential_secret.Reveal()),
+      std::string(DeployerConfig().password.Reveal()), "gAAAAA"};
+  Connected reader(std::move(reader_config));
+  for (const std::string& ref : {original, Slot(vps).current->ref}) {
+    auto payload = reader.barbican.GetPayload(SecretRef(ref));
+    ASSERT_TRUE(payload.ok()) << payload.status().message();
+    secrets.emplace_back(payload->Reveal());
+    secrets.emplace_back(EncodeBase64(payload->Reveal()).Reveal());
+    secrets.emplace_back(EncodeHex(payload->Reveal()).Reveal());
+  }
+  std::string record_file = ReadFile(records_);
+  for (const std::string& secret : secrets) {
+    EXPECT_EQ(result.out.find(secret), std::string::npos);
+    EXPECT_EQ(result.err.find(secret), std::string::npos);
+    EXPECT_EQ(record_file.find(secret), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace siq::testing
