@@ -142,7 +142,8 @@ void Print(const rotate::Report& report, OutputFormat format) {
   for (const rotate::Item& item : report.items) {
     std::string detail = item.detail;
     for (const std::string& error : item.notify_errors) {
-      detail += (detail.empty() ? "" : "; ") + ("notification failed: " + error);
+      detail +=
+          (detail.empty() ? "" : "; ") + ("notification failed: " + error);
     }
     rows.push_back({item.vps.str(), item.kind,
                     std::string(rotate::OutcomeName(item.outcome)),
@@ -194,8 +195,8 @@ ExitCode RunRotate(const GlobalOptions& options, const Flags& flags) {
   // One runner per record file: a second cron run leaves at once.
   std::optional<records::FileLock> lock;
   if (!dry) {
-    auto held = records->store->LockFor(".rotate.lock",
-                                        std::chrono::milliseconds(0));
+    auto held =
+        records->store->LockFor(".rotate.lock", std::chrono::milliseconds(0));
     if (!held.ok()) {
       return Fail(held.status().WithContext("another siq rotate is running"));
     }
@@ -241,11 +242,10 @@ void AddRotate(CLI::App& app, GlobalOptions& options, Action& action) {
       ->group("Command");
   command->add_option("--kind", flags->kind, "only this secret kind")
       ->group("Command");
-  auto* resume =
-      command
-          ->add_flag("--resume", flags->resume,
-                     "continue the VPS's failed or stuck rotations")
-          ->group("Command");
+  auto* resume = command
+                     ->add_flag("--resume", flags->resume,
+                                "continue the VPS's failed or stuck rotations")
+                     ->group("Command");
   auto* abort = command
                     ->add_flag("--abort", flags->abort,
                                "roll back the VPS's rotations not yet "

@@ -174,8 +174,9 @@ class Reader {
     using Method = Confirmation::Method;
     if (node.IsScalar()) {
       if (node.as<std::string>() != "consumer") {
-        return Error(node, "confirm must be 'consumer' or one of http: URL, "
-                           "command: CMD, wait: DURATION");
+        return Error(node,
+                     "confirm must be 'consumer' or one of http: URL, "
+                     "command: CMD, wait: DURATION");
       }
       confirm = Confirmation{};
       return OkStatus();
@@ -249,7 +250,8 @@ class Reader {
       if (!node["attempts"].IsScalar() ||
           !YAML::convert<int>::decode(node["attempts"], attempts) ||
           attempts < 1 || attempts > 10) {
-        return Error(node["attempts"], "attempts must be a number from 1 to 10");
+        return Error(node["attempts"],
+                     "attempts must be a number from 1 to 10");
       }
       rotation.attempts = attempts;
     }
@@ -320,8 +322,7 @@ Result<Config> LoadConfig(const std::string& path) {
   Reader reader(path);
   try {
     SIQ_RETURN_IF_ERROR(reader.CheckKeys(
-        root,
-        {"records", "secret_kinds", "readers", "policies", "rotation"}));
+        root, {"records", "secret_kinds", "readers", "policies", "rotation"}));
     if (root["records"]) {
       auto records = reader.String(root["records"], "records");
       if (!records.ok()) {

@@ -58,9 +58,9 @@ struct RotationSettings {
   std::chrono::seconds grace = std::chrono::days(7);
   // A rotation waiting longer than this for a VPS is marked failed.
   std::chrono::seconds confirm_timeout = std::chrono::days(3);
-  int attempts = 3;                     // tries of a failing step per run
-  std::chrono::seconds backoff{2};      // first pause between tries; doubles
-  Confirmation confirm;                 // unless the deployment says else
+  int attempts = 3;                 // tries of a failing step per run
+  std::chrono::seconds backoff{2};  // first pause between tries; doubles
+  Confirmation confirm;             // unless the deployment says else
   std::map<std::string, Confirmation> deployments;  // by VPS id
 
   const Confirmation& ConfirmationFor(std::string_view vps) const;

@@ -101,9 +101,9 @@ Result<bool> SystemConfirmer::ByConsumer(const ConfirmQuestion& question) {
 
 Result<bool> SystemConfirmer::ByHttp(const std::string& url,
                                      const ConfirmQuestion& question) {
-  http::Request request{
-      .url = ReplaceAll(ReplaceAll(url, "{vps}", question.vps), "{kind}",
-                        question.kind)};
+  http::Request request{.url =
+                            ReplaceAll(ReplaceAll(url, "{vps}", question.vps),
+                                       "{kind}", question.kind)};
   auto response = transport_.Send(request);
   auto logger = log::Get("rotate");
   if (!response.ok()) {

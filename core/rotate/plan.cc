@@ -34,10 +34,10 @@ PlannedRotation PlanFailed(PlannedRotation planned,
       break;
   }
   planned.action = Action::kListFailed;
-  planned.detail = fmt::format("failed in state {}: {} (siq rotate {} --resume "
-                               "or --abort)",
-                               slot.rotation_state, slot.last_error,
-                               planned.vps.str());
+  planned.detail = fmt::format(
+      "failed in state {}: {} (siq rotate {} --resume "
+      "or --abort)",
+      slot.rotation_state, slot.last_error, planned.vps.str());
   return planned;
 }
 

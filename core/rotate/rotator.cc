@@ -29,8 +29,9 @@ constexpr int kMaxSteps = 16;
 
 const config::SecretKind* FindKind(const std::vector<config::SecretKind>& kinds,
                                    std::string_view name) {
-  auto found = std::find_if(kinds.begin(), kinds.end(),
-                            [&](const auto& kind) { return kind.kind == name; });
+  auto found = std::find_if(kinds.begin(), kinds.end(), [&](const auto& kind) {
+    return kind.kind == name;
+  });
   return found == kinds.end() ? nullptr : &*found;
 }
 
@@ -58,8 +59,8 @@ std::string ConsumerList(const std::vector<barbican::Consumer>& consumers) {
 }
 
 bool Holds(const barbican::Container& container, const ContainerEntry& entry) {
-  return std::find(container.secrets.begin(), container.secrets.end(),
-                   entry) != container.secrets.end();
+  return std::find(container.secrets.begin(), container.secrets.end(), entry) !=
+         container.secrets.end();
 }
 
 }  // namespace
@@ -162,6 +163,7 @@ class Rotator::Walk {
           return OkStatus();
         }
         slot_.last_error.clear();
+        moved_ = true;
         return SetState(state::kAborting);
       default:
         return OkStatus();
@@ -176,9 +178,9 @@ class Rotator::Walk {
       if (step.ok() || attempt >= settings.attempts || timed_out_) {
         return step;
       }
-      log::Get("rotate")->warn(
-          "{} {}: {} (try {} of {}, again in {}ms)", Vps(), kind_.kind,
-          step.status().message(), attempt, settings.attempts, pause.count());
+      log::Get("rotate")->warn("{} {}: {} (try {} of {}, again in {}ms)", Vps(),
+                               kind_.kind, step.status().message(), attempt,
+                               settings.attempts, pause.count());
       owner_.clock_.SleepFor(pause);
       pause *= 2;
     }
@@ -233,10 +235,10 @@ class Rotator::Walk {
       if (order->status == "ERROR") {
         pending.order_ref.clear();
         SIQ_RETURN_IF_ERROR(Save());
-        return Status(StatusCode::kServerError,
-                      fmt::format("key order for {} failed: {} {}", slot_.name,
-                                  order->error_status_code,
-                                  order->error_reason));
+        return Status(
+            StatusCode::kServerError,
+            fmt::format("key order for {} failed: {} {}", slot_.name,
+                        order->error_status_code, order->error_reason));
       }
       if (order->status != "ACTIVE") {
         order = keys_.WaitForOrder(order->ref);
@@ -357,8 +359,7 @@ class Rotator::Walk {
   Result<Step> AwaitGrace() {
     TimePoint until = Since() + owner_.config_.rotation.grace;
     if (Now() < until) {
-      wait_reason_ =
-          fmt::format("grace period until {}", FormatIso8601(until));
+      wait_reason_ = fmt::format("grace period until {}", FormatIso8601(until));
       return Step::kWait;
     }
     SIQ_RETURN_IF_ERROR(SetState(state::kRetiring));
@@ -500,8 +501,8 @@ class Rotator::Walk {
         .type = notify::EventType::kRotationFailed,
         .audience = "operations",
         .vps = Vps(),
-        .subject = fmt::format("siq: rotation of {} on {} failed", kind_.kind,
-                               Vps()),
+        .subject =
+            fmt::format("siq: rotation of {} on {} failed", kind_.kind, Vps()),
         .text = fmt::format(
             "The rotation of {kind} on {vps} failed in state {state}: "
             "{error}\n\nThe current secret stays in service. Continue with "
@@ -526,7 +527,8 @@ class Rotator::Walk {
               .type = notify::EventType::kRotationDone,
               .audience = audience,
               .vps = Vps(),
-              .subject = fmt::format("siq: {} of {} rotated", kind_.kind, Vps()),
+              .subject =
+                  fmt::format("siq: {} of {} rotated", kind_.kind, Vps()),
               .text = fmt::format(
                   "{} of {} was rotated: the new secret is in service. The "
                   "previous one stays available for {} and is then deleted. "
@@ -578,9 +580,7 @@ class Rotator::Walk {
   SecretRef PendingRef() const {
     return SecretRef(slot_.pending ? slot_.pending->ref : std::string());
   }
-  TimePoint Since() const {
-    return slot_.rotation_state_since.value_or(Now());
-  }
+  TimePoint Since() const { return slot_.rotation_state_since.value_or(Now()); }
   TimePoint Now() const { return owner_.clock_.Now(); }
   const std::string& Vps() const { return record_.vps.str(); }
 
@@ -712,27 +712,28 @@ Item Rotator::Notice(const Deployment& deployment,
                                   fmt::join(kind->notify, ", "))};
   std::string due = FormatIso8601(planned.due_at);
   for (const std::string& audience : kind->notify) {
-    Send(notify::Event{
-             .type = notify::EventType::kRotationNotice,
-             .audience = audience,
-             .vps = planned.vps.str(),
-             .subject = fmt::format("siq: {} of {} rotates on {}",
-                                    planned.kind, planned.vps.str(), due),
-             .text = fmt::format(
-                 "{} of {} falls due for rotation on {}. siq rotates it then; "
-                 "the previous value stays accepted for {} after the new one "
-                 "is in service.\n",
-                 planned.kind, planned.vps.str(), due,
-                 FormatDuration(config_.rotation.grace)),
-             .fields = {{"kind", planned.kind},
-                        {"vps", planned.vps.str()},
-                        {"due_at", due}}},
-         item);
+    Send(
+        notify::Event{
+            .type = notify::EventType::kRotationNotice,
+            .audience = audience,
+            .vps = planned.vps.str(),
+            .subject = fmt::format("siq: {} of {} rotates on {}", planned.kind,
+                                   planned.vps.str(), due),
+            .text = fmt::format(
+                "{} of {} falls due for rotation on {}. siq rotates it then; "
+                "the previous value stays accepted for {} after the new one "
+                "is in service.\n",
+                planned.kind, planned.vps.str(), due,
+                FormatDuration(config_.rotation.grace)),
+            .fields = {{"kind", planned.kind},
+                       {"vps", planned.vps.str()},
+                       {"due_at", due}}},
+        item);
   }
   // A notice no channel took is tried again by the next run.
   if (item.notify_errors.empty()) {
-    Status saved = store_.Update(
-        deployment.vps, [&](std::optional<Deployment>& stored) {
+    Status saved =
+        store_.Update(deployment.vps, [&](std::optional<Deployment>& stored) {
           if (!stored || stored->secrets.count(planned.kind) == 0) {
             return Status(StatusCode::kNotFound, "the record is gone");
           }

@@ -47,8 +47,8 @@ class NotifySink {
     std::filesystem::create_directories(dir_);
     pid_ = fork();
     if (pid_ == 0) {
-      std::string script = std::string(SIQ_SOURCE_DIR) +
-                           "/tests/integration/notify_sink.py";
+      std::string script =
+          std::string(SIQ_SOURCE_DIR) + "/tests/integration/notify_sink.py";
       execl("/usr/bin/python3", "python3", script.c_str(), dir_.c_str(),
             nullptr);
       _exit(127);
@@ -58,8 +58,8 @@ class NotifySink {
            std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(milliseconds(50));
     }
-    auto ports = nlohmann::json::parse(ReadFile(dir_ + "/ports.json"), nullptr,
-                                       false);
+    auto ports =
+        nlohmann::json::parse(ReadFile(dir_ + "/ports.json"), nullptr, false);
     if (ports.is_object()) {
       smtp_port_ = ports["smtp"];
       http_port_ = ports["http"];
@@ -209,8 +209,7 @@ secret_kinds:
     auto container = deployer_.barbican.GetContainer(
         ContainerRef(Record(vps).container_ref));
     EXPECT_TRUE(container.ok()) << container.status().message();
-    return container.ok() ? container->secrets
-                          : std::vector<ContainerEntry>{};
+    return container.ok() ? container->secrets : std::vector<ContainerEntry>{};
   }
 
   // No rotation running, one current secret, nothing else under its name in
@@ -359,8 +358,7 @@ TEST_F(RotateTest, TwoRunnersAtOnceRotateEachSecretExactlyOnce) {
   std::multiset<int> codes = {a.exit_code, b.exit_code};
   EXPECT_EQ(codes, (std::multiset<int>{0, kLocked})) << a.err << b.err;
   const RunResult& locked = a.exit_code == kLocked ? a : b;
-  EXPECT_NE(locked.err.find("another siq rotate is running"),
-            std::string::npos)
+  EXPECT_NE(locked.err.find("another siq rotate is running"), std::string::npos)
       << locked.err;
   for (const auto& [vps, ref] : original) {
     records::SecretSlot slot = Slot(vps);
@@ -430,7 +428,8 @@ TEST_F(RotateTest, OrderRefusedByTheServerFailsOnlyThatRotation) {
   }
   Connected reader(ReaderFromCloudsYaml(Credential(vps)));
   run::SecretLoader loader(reader.barbican, vps);
-  auto container = loader.FindContainer(ContainerRef(Record(vps).container_ref));
+  auto container =
+      loader.FindContainer(ContainerRef(Record(vps).container_ref));
 
   EXPECT_EQ(failed.exit_code, kPartial) << failed.err;
   auto doc = nlohmann::json::parse(failed.out);
@@ -439,8 +438,7 @@ TEST_F(RotateTest, OrderRefusedByTheServerFailsOnlyThatRotation) {
             std::string::npos)
       << doc.dump();
   EXPECT_EQ(listed.exit_code, kPartial);
-  EXPECT_EQ(nlohmann::json::parse(listed.out)["items"][0]["outcome"],
-            "failed");
+  EXPECT_EQ(nlohmann::json::parse(listed.out)["items"][0]["outcome"], "failed");
   records::SecretSlot slot = Slot(vps);
   EXPECT_EQ(slot.current->ref, original);
   EXPECT_NE(slot.last_error, "");
@@ -454,8 +452,7 @@ TEST_F(RotateTest, OrderRefusedByTheServerFailsOnlyThatRotation) {
   EXPECT_EQ(loaded->front().selection.ref.url(), original);
   auto hooks = sink.Hooks();
   ASSERT_EQ(hooks.size(), 1u) << "operations alerted once";
-  EXPECT_NE(hooks[0]["body"].get<std::string>().find(vps),
-            std::string::npos);
+  EXPECT_NE(hooks[0]["body"].get<std::string>().find(vps), std::string::npos);
   EXPECT_NE(hooks[0]["body"].get<std::string>().find("failed"),
             std::string::npos);
 }
@@ -473,8 +470,7 @@ TEST_F(RotateTest, NoticeReachesMailAndWebhookOnceAcrossRuns) {
 
   ASSERT_EQ(first.exit_code, 0) << first.err;
   ASSERT_EQ(second.exit_code, 0) << second.err;
-  EXPECT_EQ(nlohmann::json::parse(first.out)["items"][0]["outcome"],
-            "noticed");
+  EXPECT_EQ(nlohmann::json::parse(first.out)["items"][0]["outcome"], "noticed");
   EXPECT_EQ(nlohmann::json::parse(second.out)["items"].size(), 0u);
   auto mails = sink.Mails();
   ASSERT_EQ(mails.size(), 1u);
@@ -510,12 +506,14 @@ TEST_F(RotateTest, DryRunAsOfAFutureDateNeedsNoCredentials) {
   std::string vps = Provision("vps-dry");
   std::string before = ReadFile(records_);
   std::map<std::string, std::string> no_credentials = {
-      {"OS_AUTH_URL", ""}, {"OS_PASSWORD", ""}, {"OS_CLOUD", ""},
+      {"OS_AUTH_URL", ""},
+      {"OS_PASSWORD", ""},
+      {"OS_CLOUD", ""},
       {"OS_CLIENT_CONFIG_FILE", ""}};
 
   RunResult now = Rotate({"--due", "--dry-run"}, no_credentials);
-  RunResult later = Rotate({"--due", "--dry-run", "--as-of", "2099-01-01"},
-                           no_credentials);
+  RunResult later =
+      Rotate({"--due", "--dry-run", "--as-of", "2099-01-01"}, no_credentials);
 
   ASSERT_EQ(now.exit_code, 0) << now.err;
   EXPECT_EQ(nlohmann::json::parse(now.out)["items"].size(), 0u);

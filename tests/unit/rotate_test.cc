@@ -96,8 +96,7 @@ class FakeKeyManager : public KeyManager {
     }
     return found;
   }
-  Status SetSecretAcl(const SecretRef& ref,
-                      const barbican::Acl& acl) override {
+  Status SetSecretAcl(const SecretRef& ref, const barbican::Acl& acl) override {
     SIQ_RETURN_IF_ERROR(Call("PUT acl"));
     secrets_.at(ref.url()).acl = acl;
     return OkStatus();
@@ -142,9 +141,7 @@ class FakeKeyManager : public KeyManager {
   }
   void Release(const std::string& url) { secrets_.at(url).consumers.clear(); }
 
-  bool Exists(const std::string& url) const {
-    return secrets_.count(url) != 0;
-  }
+  bool Exists(const std::string& url) const { return secrets_.count(url) != 0; }
   size_t SecretCount() const { return secrets_.size(); }
   const barbican::Container& container(const std::string& url) const {
     return containers_.at(url);
@@ -165,7 +162,7 @@ class FakeKeyManager : public KeyManager {
 
   int next_ = 0;
   std::map<std::string, Secret> secrets_;
-  std::vector<std::string> order_;  // creation order
+  std::vector<std::string> order_;             // creation order
   std::map<std::string, std::string> orders_;  // order -> secret
   std::map<std::string, barbican::Container> containers_;
 };
@@ -183,7 +180,8 @@ class RotateTest : public ::testing::Test {
  protected:
   RotateTest()
       : dir_(::testing::TempDir() + "siq-rotate-" + std::to_string(getpid()) +
-             "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name()),
+             "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name()),
         clock_(kProvisioned),
         store_(dir_ + "/deployments.json", seconds(1), clock_),
         transport_(),
@@ -208,10 +206,12 @@ class RotateTest : public ::testing::Test {
         .name = "vps-1_JWT_SECRET",
         .current = SecretVersion{.ref = current_, .created_at = kProvisioned},
         .due_at = kProvisioned + days(90)};
-    EXPECT_TRUE(store_.Update(Vps(), [&](std::optional<Deployment>& stored) {
-                        stored = record;
-                        return OkStatus();
-                      })
+    EXPECT_TRUE(store_
+                    .Update(Vps(),
+                            [&](std::optional<Deployment>& stored) {
+                              stored = record;
+                              return OkStatus();
+                            })
                     .ok());
   }
   ~RotateTest() override { std::filesystem::remove_all(dir_); }
@@ -259,8 +259,8 @@ TEST_F(RotateTest, PlannerSaysDueFromDayNinetyOfANinetyDayKind) {
   SecretSlot slot = Slot();
   Deployment record = store_.Load(Vps()).value().value();
   auto action_on = [&](int day) {
-    auto plan = PlanDeployment(record, {Kind90()},
-                               {.as_of = kProvisioned + days(day)});
+    auto plan =
+        PlanDeployment(record, {Kind90()}, {.as_of = kProvisioned + days(day)});
     EXPECT_EQ(plan.size(), 1u);
     return plan.empty() ? Action::kSkip : plan.front().action;
   };
@@ -324,9 +324,9 @@ TEST_F(RotateTest, DayNinetyStartsTheRotationAndWaitsForTheVps) {
   EXPECT_EQ(slot.rotation_state, state::kTold);
   ASSERT_TRUE(slot.pending.has_value());
   EXPECT_EQ(slot.current->ref, current_) << "current stays in service";
-  EXPECT_EQ(keys_.secret(slot.pending->ref).acl,
-            (barbican::Acl{.read_users = {"reader-1"},
-                           .project_access = false}));
+  EXPECT_EQ(
+      keys_.secret(slot.pending->ref).acl,
+      (barbican::Acl{.read_users = {"reader-1"}, .project_access = false}));
   EXPECT_EQ(keys_.container(container_).secrets,
             (std::vector<ContainerEntry>{
                 {"JWT_SECRET", SecretRef(current_)},
@@ -353,6 +353,7 @@ TEST_F(RotateTest, ConsumerConfirmationPromotesAndGraceThenRetires) {
   Report promoted = Run(Mode::kDue);
   clock_.Advance(hours(25));
   Report in_use = Run(Mode::kDue);
+  bool kept_while_consumed = keys_.Exists(current_);
   keys_.Release(current_);
   Report retired = Run(Mode::kDue);
 
@@ -360,7 +361,7 @@ TEST_F(RotateTest, ConsumerConfirmationPromotesAndGraceThenRetires) {
   EXPECT_EQ(EventsOf(notify::EventType::kRotationDone), 1u);
   EXPECT_EQ(in_use.items.at(0).outcome, Outcome::kContinued);
   EXPECT_EQ(in_use.items.at(0).state, state::kRetiring);
-  EXPECT_TRUE(keys_.Exists(current_)) << "never deleted while consumed";
+  EXPECT_TRUE(kept_while_consumed) << "never deleted while consumed";
   EXPECT_EQ(retired.items.at(0).outcome, Outcome::kRetired);
   SecretSlot slot = Slot();
   EXPECT_EQ(slot.rotation_state, "");
@@ -401,8 +402,8 @@ TEST_F(RotateTest, FailingStepIsRetriedWithBackoffThenMarkedFailed) {
   EXPECT_TRUE(report.HasFailures());
   EXPECT_EQ(std::count(keys_.calls.begin(), keys_.calls.end(), "POST orders"),
             3);
-  EXPECT_EQ(clock_.Sleeps(), (std::vector<milliseconds>{seconds(1),
-                                                        seconds(2)}));
+  EXPECT_EQ(clock_.Sleeps(),
+            (std::vector<milliseconds>{seconds(1), seconds(2)}));
   SecretSlot slot = Slot();
   EXPECT_NE(slot.last_error.find("Quota reached"), std::string::npos);
   EXPECT_EQ(slot.rotation_failures, 1);
