@@ -38,6 +38,20 @@ struct ReaderSettings {
   std::string role = "siq-vps-reader";
 };
 
+// Where notifications go: one SMTP server or one webhook, for the
+// audiences (recipient groups) it lists.
+struct NotificationChannel {
+  enum class Type { kSmtp, kWebhook };
+  std::string name;
+  Type type = Type::kSmtp;
+  std::string url;              // smtp://, smtps://, http:// or https://
+  std::string from;             // smtp
+  std::vector<std::string> to;  // smtp
+  std::string username;         // smtp, optional
+  std::string password_file;    // smtp, optional; read when sending
+  std::vector<std::string> audiences;
+};
+
 // How `siq rotate` learns that a VPS loaded its new secret.
 struct Confirmation {
   enum class Method {
@@ -73,6 +87,7 @@ struct Config {
   std::string policies = "/usr/share/siq/policies";
   std::vector<SecretKind> secret_kinds;
   ReaderSettings readers;
+  std::vector<NotificationChannel> notifications;
   RotationSettings rotation;
 };
 

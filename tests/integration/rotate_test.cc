@@ -4,7 +4,10 @@
 // at once, an order refused by Barbican's own policy, notices received by a
 // real SMTP server and webhook endpoint, and a canary at debug level.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +29,7 @@
 #include "core/base/exit_codes.h"
 #include "core/records/store.h"
 #include "core/run/secret_loader.h"
+#include "tests/integration/message_sink.h"
 #include "tests/integration/stack.h"
 
 namespace siq::testing {
@@ -40,77 +44,82 @@ using std::chrono::seconds;
 constexpr int kPartial = static_cast<int>(ExitCode::kPartialFailure);
 constexpr int kLocked = static_cast<int>(ExitCode::kLocked);
 
-// The local SMTP server and webhook endpoint (notify_sink.py), for one test.
-class NotifySink {
- public:
-  explicit NotifySink(std::string dir) : dir_(std::move(dir)) {
-    std::filesystem::create_directories(dir_);
-    pid_ = fork();
-    if (pid_ == 0) {
-      std::string script =
-          std::string(SIQ_SOURCE_DIR) + "/tests/integration/notify_sink.py";
-      execl("/usr/bin/python3", "python3", script.c_str(), dir_.c_str(),
-            nullptr);
-      _exit(127);
-    }
-    auto deadline = std::chrono::steady_clock::now() + seconds(15);
-    while (!std::filesystem::exists(dir_ + "/ports.json") &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-    auto ports =
-        nlohmann::json::parse(ReadFile(dir_ + "/ports.json"), nullptr, false);
-    if (ports.is_object()) {
-      smtp_port_ = ports["smtp"];
-      http_port_ = ports["http"];
-    } else {
-      ADD_FAILURE() << "notify_sink.py did not start";
-    }
-  }
-  ~NotifySink() {
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-  }
-  NotifySink(const NotifySink&) = delete;
-  NotifySink& operator=(const NotifySink&) = delete;
+// A real SMTP server and webhook endpoint (message_sink.py), and the
+// config's notifications that route to them: mail for admins, the webhook
+// for operations and admins.
+struct Sinks {
+  MessageSink mail{MessageSink::Kind::kSmtp};
+  MessageSink hook{MessageSink::Kind::kWebhook};
 
-  // The config's notifications: mail for admins, the webhook for operations.
   std::string ConfigYaml() const {
     return fmt::format(R"(notifications:
   - name: test-mail
-    smtp: smtp://127.0.0.1:{}
+    smtp: {}
     from: siq@example.com
     to: [admins@example.com]
     audiences: [admins]
   - name: test-hook
-    webhook: http://127.0.0.1:{}/hook
+    webhook: {}
     audiences: [operations, admins]
 )",
-                       smtp_port_, http_port_);
+                       mail.url(), hook.url());
   }
-  std::string Url(const std::string& path) const {
-    return fmt::format("http://127.0.0.1:{}{}", http_port_, path);
-  }
-  void Answer(const std::string& text) const {
-    std::ofstream(dir_ + "/get.txt", std::ios::trunc) << text;
-  }
+};
 
-  std::vector<nlohmann::json> Lines(const std::string& file) const {
-    std::vector<nlohmann::json> lines;
-    std::istringstream in(ReadFile(dir_ + "/" + file));
-    for (std::string line; std::getline(in, line);) {
-      lines.push_back(nlohmann::json::parse(line));
+// A VPS's confirmation endpoint: Python's own file server on a free port,
+// answering GET /<name> with the file's text.
+class ConfirmEndpoint {
+ public:
+  explicit ConfirmEndpoint(std::string dir) : dir_(std::move(dir)) {
+    std::filesystem::create_directories(dir_);
+    int probe = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{.sin_family = AF_INET};
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof(address);
+    bind(probe, reinterpret_cast<sockaddr*>(&address), size);
+    getsockname(probe, reinterpret_cast<sockaddr*>(&address), &size);
+    port_ = ntohs(address.sin_port);
+    close(probe);
+    pid_ = fork();
+    if (pid_ == 0) {
+      std::string port = std::to_string(port_);
+      execl("/usr/bin/python3", "python3", "-m", "http.server", "--bind",
+            "127.0.0.1", "--directory", dir_.c_str(), port.c_str(), nullptr);
+      _exit(127);
     }
-    return lines;
+    auto deadline = std::chrono::steady_clock::now() + seconds(10);
+    while (!Listening() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(50));
+    }
   }
-  std::vector<nlohmann::json> Mails() const { return Lines("mail.jsonl"); }
-  std::vector<nlohmann::json> Hooks() const { return Lines("hooks.jsonl"); }
+  ~ConfirmEndpoint() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  ConfirmEndpoint(const ConfirmEndpoint&) = delete;
+  ConfirmEndpoint& operator=(const ConfirmEndpoint&) = delete;
+
+  std::string Url(const std::string& path) const {
+    return fmt::format("http://127.0.0.1:{}/{}", port_, path);
+  }
+  void Answer(const std::string& name, const std::string& text) const {
+    std::ofstream(dir_ + "/" + name, std::ios::trunc) << text;
+  }
 
  private:
+  bool Listening() const {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{.sin_family = AF_INET, .sin_port = htons(port_)};
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool up = connect(fd, reinterpret_cast<sockaddr*>(&address),
+                      sizeof(address)) == 0;
+    close(fd);
+    return up;
+  }
+
   std::string dir_;
+  int port_ = 0;
   pid_t pid_ = -1;
-  int smtp_port_ = 0;
-  int http_port_ = 0;
 };
 
 struct Settings {
@@ -414,8 +423,8 @@ class OrdersRefused {
 };
 
 TEST_F(RotateTest, OrderRefusedByTheServerFailsOnlyThatRotation) {
-  NotifySink sink(dir_ + "/sink");
-  WriteConfig({.extra = sink.ConfigYaml()});
+  Sinks sinks;
+  WriteConfig({.extra = sinks.ConfigYaml()});
   std::string vps = Provision("vps-fail");
   std::string original = Slot(vps).current->ref;
 
@@ -450,18 +459,20 @@ TEST_F(RotateTest, OrderRefusedByTheServerFailsOnlyThatRotation) {
   auto loaded = loader.Load(*selection);
   ASSERT_TRUE(loaded.ok()) << "the current secret still works";
   EXPECT_EQ(loaded->front().selection.ref.url(), original);
-  auto hooks = sink.Hooks();
+  auto hooks = sinks.hook.WaitFor(1);
   ASSERT_EQ(hooks.size(), 1u) << "operations alerted once";
-  EXPECT_NE(hooks[0]["body"].get<std::string>().find(vps), std::string::npos);
-  EXPECT_NE(hooks[0]["body"].get<std::string>().find("failed"),
-            std::string::npos);
+  auto alert = nlohmann::json::parse(hooks[0]);
+  EXPECT_EQ(alert["event"], "rotation_failed");
+  EXPECT_EQ(alert["audience"], "operations");
+  EXPECT_EQ(alert["vps"], vps);
+  EXPECT_TRUE(sinks.mail.Messages().empty()) << "admins are not operations";
 }
 
 TEST_F(RotateTest, NoticeReachesMailAndWebhookOnceAcrossRuns) {
-  NotifySink sink(dir_ + "/sink");
+  Sinks sinks;
   WriteConfig({.rotate_every = "1h",
                .notify_before = "3599s",
-               .extra = sink.ConfigYaml()});
+               .extra = sinks.ConfigYaml()});
   std::string vps = Provision("vps-notice");
   std::this_thread::sleep_for(milliseconds(1100));
 
@@ -472,27 +483,31 @@ TEST_F(RotateTest, NoticeReachesMailAndWebhookOnceAcrossRuns) {
   ASSERT_EQ(second.exit_code, 0) << second.err;
   EXPECT_EQ(nlohmann::json::parse(first.out)["items"][0]["outcome"], "noticed");
   EXPECT_EQ(nlohmann::json::parse(second.out)["items"].size(), 0u);
-  auto mails = sink.Mails();
+  auto mails = sinks.mail.WaitFor(1);
   ASSERT_EQ(mails.size(), 1u);
-  EXPECT_EQ(mails[0]["to"][0], "admins@example.com");
-  EXPECT_NE(mails[0]["data"].get<std::string>().find(vps), std::string::npos);
-  auto hooks = sink.Hooks();
+  EXPECT_NE(mails[0].find("admins@example.com"), std::string::npos);
+  EXPECT_NE(mails[0].find(vps + " rotates on"), std::string::npos) << mails[0];
+  auto hooks = sinks.hook.WaitFor(1);
   ASSERT_EQ(hooks.size(), 1u);
-  EXPECT_NE(hooks[0]["body"].get<std::string>().find("JWT_SECRET"),
-            std::string::npos);
+  auto notice = nlohmann::json::parse(hooks[0]);
+  EXPECT_EQ(notice["event"], "rotation_notice");
+  EXPECT_EQ(notice["fields"]["kind"], "JWT_SECRET");
+  EXPECT_EQ(notice["fields"]["due_at"],
+            nlohmann::json::parse(first.out)["items"][0]["due_at"]);
   EXPECT_EQ(Slot(vps).rotation_state, "") << "a notice rotates nothing";
 }
 
 TEST_F(RotateTest, HttpConfirmationWaitsForTheFingerprint) {
-  NotifySink sink(dir_ + "/sink");
-  WriteConfig({.grace = "1h",
-               .confirm = fmt::format("{{http: \"{}\"}}",
-                                      sink.Url("/fingerprint/{vps}"))});
+  ConfirmEndpoint endpoint(dir_ + "/www");
+  WriteConfig(
+      {.grace = "1h",
+       .confirm = fmt::format("{{http: \"{}\"}}", endpoint.Url("{vps}.txt"))});
   std::string vps = Provision("vps-http");
-  sink.Answer("nothing loaded yet\n");
+  endpoint.Answer(vps + ".txt", "nothing loaded yet\n");
 
   RunResult waiting = Rotate({vps});
-  sink.Answer(run::Fingerprint(SecretRef(Slot(vps).pending->ref)) + "\n");
+  endpoint.Answer(vps + ".txt",
+                  run::Fingerprint(SecretRef(Slot(vps).pending->ref)) + "\n");
   RunResult confirmed = Rotate({"--due"});
 
   EXPECT_EQ(nlohmann::json::parse(waiting.out)["items"][0]["state"], "told");

@@ -249,7 +249,7 @@ class RotateTest : public ::testing::Test {
   FakeKeyManager keys_;
   test::FakeTransport transport_;
   SystemConfirmer confirmer_;
-  notify::RecordingNotifier notifier_;
+  test::RecordingNotifier notifier_;
   config::Config config_;
   std::string current_;
   std::string container_;
