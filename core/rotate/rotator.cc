@@ -513,7 +513,7 @@ class Rotator::Walk {
             fmt::arg("error", status.message())),
         .fields = Fields()};
     event.fields["error"] = status.message();
-    owner_.Send(std::move(event), item_);
+    (void)owner_.Send(event, item_);
   }
 
   void SendDone() {
@@ -522,7 +522,7 @@ class Rotator::Walk {
       audiences.emplace_back("operations");
     }
     for (const std::string& audience : audiences) {
-      owner_.Send(
+      (void)owner_.Send(
           notify::Event{
               .type = notify::EventType::kRotationDone,
               .audience = audience,
@@ -711,8 +711,9 @@ Item Rotator::Notice(const Deployment& deployment,
             .detail = fmt::format("notice sent to {}",
                                   fmt::join(kind->notify, ", "))};
   std::string due = FormatIso8601(planned.due_at);
+  bool delivered = false;
   for (const std::string& audience : kind->notify) {
-    Send(
+    delivered |= Send(
         notify::Event{
             .type = notify::EventType::kRotationNotice,
             .audience = audience,
@@ -731,7 +732,7 @@ Item Rotator::Notice(const Deployment& deployment,
         item);
   }
   // A notice no channel took is tried again by the next run.
-  if (item.notify_errors.empty()) {
+  if (delivered) {
     Status saved =
         store_.Update(deployment.vps, [&](std::optional<Deployment>& stored) {
           if (!stored || stored->secrets.count(planned.kind) == 0) {
@@ -786,15 +787,20 @@ Item Rotator::Plan(const PlannedRotation& planned) const {
   return item;
 }
 
-void Rotator::Send(notify::Event event, Item& item) {
-  for (const notify::Delivery& delivery : notifier_.Send(event)) {
-    if (!delivery.status.ok()) {
-      log::Get("rotate")->warn("{}: notification via {} failed: {}", event.vps,
-                               delivery.channel, delivery.status.message());
-      item.notify_errors.push_back(
-          fmt::format("{}: {}", delivery.channel, delivery.status.message()));
+bool Rotator::Send(const notify::Event& event, Item& item) {
+  std::vector<notify::Delivery> deliveries = notifier_.Send(event);
+  bool delivered = deliveries.empty();
+  for (const notify::Delivery& delivery : deliveries) {
+    if (delivery.status.ok()) {
+      delivered = true;
+      continue;
     }
+    log::Get("rotate")->warn("{}: notification via {} failed: {}", event.vps,
+                             delivery.channel, delivery.status.message());
+    item.notify_errors.push_back(
+        fmt::format("{}: {}", delivery.channel, delivery.status.message()));
   }
+  return delivered;
 }
 
 }  // namespace siq::rotate

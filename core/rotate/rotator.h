@@ -123,7 +123,9 @@ class Rotator {
   Item Notice(const records::Deployment& deployment,
               const PlannedRotation& planned);
   Item Plan(const PlannedRotation& planned) const;
-  void Send(notify::Event event, Item& item);
+  // True when a channel took `event`, or none serves its audience; each
+  // failed delivery is logged and added to item.notify_errors.
+  bool Send(const notify::Event& event, Item& item);
 
   KeyManager& keys_;
   Confirmer& confirmer_;

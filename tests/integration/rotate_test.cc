@@ -499,9 +499,11 @@ TEST_F(RotateTest, NoticeReachesMailAndWebhookOnceAcrossRuns) {
 
 TEST_F(RotateTest, HttpConfirmationWaitsForTheFingerprint) {
   ConfirmEndpoint endpoint(dir_ + "/www");
+  Sinks sinks;
   WriteConfig(
       {.grace = "1h",
-       .confirm = fmt::format("{{http: \"{}\"}}", endpoint.Url("{vps}.txt"))});
+       .confirm = fmt::format("{{http: \"{}\"}}", endpoint.Url("{vps}.txt")),
+       .extra = sinks.ConfigYaml()});
   std::string vps = Provision("vps-http");
   endpoint.Answer(vps + ".txt", "nothing loaded yet\n");
 
@@ -511,6 +513,11 @@ TEST_F(RotateTest, HttpConfirmationWaitsForTheFingerprint) {
   RunResult confirmed = Rotate({"--due"});
 
   EXPECT_EQ(nlohmann::json::parse(waiting.out)["items"][0]["state"], "told");
+  auto hooks = sinks.hook.WaitFor(1);
+  ASSERT_EQ(hooks.size(), 1u) << "rotation done, to operations";
+  auto done = nlohmann::json::parse(hooks[0]);
+  EXPECT_EQ(done["event"], "rotation_done");
+  EXPECT_EQ(done["fields"]["secret_ref"], Slot(vps).current->ref);
   EXPECT_EQ(nlohmann::json::parse(confirmed.out)["items"][0]["outcome"],
             "rotated")
       << confirmed.out;

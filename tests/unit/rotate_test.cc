@@ -311,6 +311,38 @@ TEST_F(RotateTest, NoticeIsSentExactlyOnceAcrossDailyRuns) {
   EXPECT_EQ(EventsOf(notify::EventType::kRotationNotice), 1u);
 }
 
+TEST_F(RotateTest, UndeliveredNoticeIsTriedAgainByTheNextRun) {
+  notifier_.fail = true;
+  Day(89);
+
+  Report first = Run(Mode::kDue);
+  notifier_.fail = false;
+  Report second = Run(Mode::kDue);
+  Report third = Run(Mode::kDue);
+
+  EXPECT_EQ(first.items.at(0).notify_errors,
+            std::vector<std::string>{"recording: relay down"});
+  EXPECT_EQ(second.items.at(0).outcome, Outcome::kNoticed);
+  EXPECT_TRUE(third.items.empty());
+  EXPECT_EQ(EventsOf(notify::EventType::kRotationNotice), 2u);
+}
+
+TEST_F(RotateTest, FailingNotificationsNeverBlockARotation) {
+  notifier_.fail = true;
+  Day(90);
+  (void)Run(Mode::kDue);
+  keys_.Consume(Slot().pending->ref, "vps-1");
+
+  Report report = Run(Mode::kDue);
+
+  ASSERT_EQ(report.items.size(), 1u);
+  EXPECT_EQ(report.items[0].outcome, Outcome::kRotated);
+  EXPECT_EQ(report.items[0].notify_errors,
+            std::vector<std::string>{"recording: relay down"});
+  EXPECT_FALSE(report.HasFailures());
+  EXPECT_EQ(Slot().rotation_state, state::kPromoted);
+}
+
 TEST_F(RotateTest, DayNinetyStartsTheRotationAndWaitsForTheVps) {
   Day(89);
   (void)Run(Mode::kDue);
