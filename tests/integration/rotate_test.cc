@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -545,6 +546,54 @@ TEST_F(RotateTest, DryRunAsOfAFutureDateNeedsNoCredentials) {
   EXPECT_EQ(doc["items"][0]["vps"], vps);
   EXPECT_EQ(doc["items"][0]["outcome"], "planned");
   EXPECT_EQ(ReadFile(records_), before);
+}
+
+// A fleet of 25 records written directly (a dry run calls nothing), run
+// under script(1) so that stderr is a terminal.
+TEST_F(RotateTest, ProgressLineOnlyWhenStderrIsATerminal) {
+  WriteConfig({.rotate_every = "90d"});
+  records::FileRecordStore store(records_, seconds(5));
+  TimePoint old = std::chrono::system_clock::now() - std::chrono::days(100);
+  for (int i = 0; i < 25; ++i) {
+    auto vps = *records::VpsId::Parse(fmt::format("vps-fleet-{:02}", i));
+    records::Deployment record{.vps = vps,
+                               .state = std::string(records::kStateComplete),
+                               .provisioned_at = old,
+                               .updated_at = old};
+    record.secrets["JWT_SECRET"] = records::SecretSlot{
+        .kind = "JWT_SECRET",
+        .name = vps.str() + "_JWT_SECRET",
+        .current = records::SecretVersion{
+            .ref = "http://x/v1/secrets/" + vps.str(), .created_at = old}};
+    ASSERT_TRUE(store
+                    .Update(vps,
+                            [&](std::optional<records::Deployment>& stored) {
+                              stored = record;
+                              return OkStatus();
+                            })
+                    .ok());
+  }
+  std::string command = fmt::format(
+      "{} rotate --due --dry-run --config {} --output json >/dev/null",
+      SIQ_BINARY, config_);
+
+  FILE* pipe =
+      popen(fmt::format("script -qec '{}' /dev/null", command).c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string terminal;
+  char buffer[4096];
+  for (size_t n; (n = fread(buffer, 1, sizeof(buffer), pipe)) > 0;) {
+    terminal.append(buffer, n);
+  }
+  int status = pclose(pipe);
+  RunResult plain = Rotate({"--due", "--dry-run"});
+
+  EXPECT_EQ(WEXITSTATUS(status), 0) << terminal;
+  EXPECT_NE(terminal.find("rotate: 25/25 deployments"), std::string::npos)
+      << terminal;
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(plain.err.find("rotate: "), std::string::npos) << plain.err;
+  EXPECT_EQ(nlohmann::json::parse(plain.out)["items"].size(), 25u);
 }
 
 TEST_F(RotateTest, BadArgumentsAreUsageErrors) {
