@@ -155,6 +155,7 @@ void Print(const rotate::Report& report, OutputFormat format) {
     fmt::print("\n");
   }
   std::vector<std::string> summary;
+  summary.reserve(counts.size() + 1);
   for (const auto& [outcome, count] : counts) {
     summary.push_back(fmt::format("{} {}", count, outcome));
   }
@@ -176,7 +177,7 @@ rotate::Progress ProgressLine() {
     if (done == total) {
       fmt::print(stderr, "\n");
     }
-    std::fflush(stderr);
+    (void)std::fflush(stderr);
   };
 }
 

@@ -131,6 +131,7 @@ Result<bool> SystemConfirmer::ByCommand(const std::string& command,
                                    run::Fingerprint(question.secret),
                                    question.secret.url()};
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (std::string& arg : args) {
     argv.push_back(arg.data());
   }

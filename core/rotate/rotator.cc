@@ -51,6 +51,7 @@ std::string MethodName(const config::Confirmation& confirm) {
 
 std::string ConsumerList(const std::vector<barbican::Consumer>& consumers) {
   std::vector<std::string> names;
+  names.reserve(consumers.size());
   for (const auto& consumer : consumers) {
     names.push_back(fmt::format("{}/{}/{}", consumer.service,
                                 consumer.resource_type, consumer.resource_id));
