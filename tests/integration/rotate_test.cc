@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -25,6 +26,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
 
 #include "core/base/encoding.h"
 #include "core/base/exit_codes.h"
@@ -32,6 +34,8 @@
 #include "core/run/secret_loader.h"
 #include "tests/integration/message_sink.h"
 #include "tests/integration/stack.h"
+
+extern char** environ;  // NOLINT: POSIX declares it nowhere else
 
 namespace siq::testing {
 namespace {
@@ -305,6 +309,72 @@ TEST_F(RotateTest, FullRotationIsReadThroughTheContainerAndRetiresAfterGrace) {
   ASSERT_TRUE(direct.ok());
   EXPECT_EQ(after[0].value.Reveal(), direct->Reveal());
   EXPECT_EQ(direct->size(), 32u);
+}
+
+std::string Sha256Hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr);
+  return std::string(
+      EncodeHex(std::string_view(reinterpret_cast<char*>(digest), size))
+          .Reveal());
+}
+
+// The default handshake end to end: the VPS runs the real `siq run --watch`
+// as its reader, and cron-like `siq rotate --due` runs carry the rotation
+// through confirmation, grace and retirement on what it registers.
+TEST_F(RotateTest, SiqRunWatchConfirmsAndReleasesForTheRotation) {
+  WriteConfig({.grace = "1s", .confirm = "consumer"});
+  std::string vps = Provision("vps-watch");
+  std::string original = Slot(vps).current->ref;
+  RunOptions as_reader;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    std::string_view line(*entry);
+    if (line.starts_with("OS_")) {
+      as_reader.env[std::string(line.substr(0, line.find('=')))] = "";
+    }
+  }
+  as_reader.env["OS_CLIENT_CONFIG_FILE"] = Credential(vps);
+  as_reader.env["OS_CLOUD"] = "siq-reader";
+  std::string out = dir_ + "/hashes";
+  SiqProcess watcher(
+      {"run", "--vps", vps, "--container", Record(vps).container_ref, "--watch",
+       "1s", "--restart", "--", SIQ_ENV_HASHER, "--out", out, "JWT_SECRET"},
+      as_reader);
+  auto deadline = std::chrono::steady_clock::now() + seconds(40);
+  while (ReadFile(out).empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+
+  RunResult started = Rotate({vps});
+  std::string new_ref = Slot(vps).pending ? Slot(vps).pending->ref : "";
+  std::vector<std::string> outcomes;
+  while (!Slot(vps).rotation_state.empty() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(1000));
+    RunResult run = Rotate({"--due"});
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    auto items = nlohmann::json::parse(run.out, nullptr, false)["items"];
+    if (items.is_array() && !items.empty()) {
+      outcomes.push_back(items[0]["outcome"]);
+    }
+  }
+  std::string seen = ReadFile(out);
+  kill(watcher.pid(), SIGTERM);
+  RunResult watched = watcher.Wait();
+
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  ExpectConverged(vps, original);
+  EXPECT_EQ(Slot(vps).current->ref, new_ref);
+  EXPECT_NE(std::find(outcomes.begin(), outcomes.end(), "rotated"),
+            outcomes.end());
+  EXPECT_EQ(outcomes.back(), "retired") << watched.err;
+  Connected reader(ReaderFromCloudsYaml(Credential(vps)));
+  auto payload = reader.barbican.GetPayload(SecretRef(new_ref));
+  ASSERT_TRUE(payload.ok()) << payload.status().message();
+  EXPECT_NE(seen.find("JWT_SECRET " + Sha256Hex(payload->Reveal())),
+            std::string::npos)
+      << "the application runs with the new value: " << seen;
 }
 
 class RotateCrashTest : public RotateTest,
