@@ -618,31 +618,38 @@ TEST_F(RotateTest, DryRunAsOfAFutureDateNeedsNoCredentials) {
   EXPECT_EQ(ReadFile(records_), before);
 }
 
-// A fleet of 25 records written directly (a dry run calls nothing), run
-// under script(1) so that stderr is a terminal.
-TEST_F(RotateTest, ProgressLineOnlyWhenStderrIsATerminal) {
-  WriteConfig({.rotate_every = "90d"});
-  records::FileRecordStore store(records_, seconds(5));
-  TimePoint old = std::chrono::system_clock::now() - std::chrono::days(100);
-  for (int i = 0; i < 25; ++i) {
-    auto vps = *records::VpsId::Parse(fmt::format("vps-fleet-{:02}", i));
-    records::Deployment record{.vps = vps,
-                               .state = std::string(records::kStateComplete),
-                               .provisioned_at = old,
-                               .updated_at = old};
-    record.secrets["JWT_SECRET"] = records::SecretSlot{
-        .kind = "JWT_SECRET",
-        .name = vps.str() + "_JWT_SECRET",
-        .current = records::SecretVersion{
-            .ref = "http://x/v1/secrets/" + vps.str(), .created_at = old}};
-    ASSERT_TRUE(store
-                    .Update(vps,
-                            [&](std::optional<records::Deployment>& stored) {
-                              stored = record;
-                              return OkStatus();
-                            })
-                    .ok());
+// A fleet of 25 due records written directly (a dry run calls nothing).
+class RotateFleetTest : public RotateTest {
+ protected:
+  void WriteFleet() {
+    WriteConfig({.rotate_every = "90d"});
+    records::FileRecordStore store(records_, seconds(5));
+    TimePoint old = std::chrono::system_clock::now() - std::chrono::days(100);
+    for (int i = 0; i < 25; ++i) {
+      auto vps = *records::VpsId::Parse(fmt::format("vps-fleet-{:02}", i));
+      records::Deployment record{.vps = vps,
+                                 .state = std::string(records::kStateComplete),
+                                 .provisioned_at = old,
+                                 .updated_at = old};
+      record.secrets["JWT_SECRET"] = records::SecretSlot{
+          .kind = "JWT_SECRET",
+          .name = vps.str() + "_JWT_SECRET",
+          .current = records::SecretVersion{
+              .ref = "http://x/v1/secrets/" + vps.str(), .created_at = old}};
+      EXPECT_TRUE(store
+                      .Update(vps,
+                              [&](std::optional<records::Deployment>& stored) {
+                                stored = record;
+                                return OkStatus();
+                              })
+                      .ok());
+    }
   }
+};
+
+// Under script(1), stderr is a terminal.
+TEST_F(RotateFleetTest, ProgressLineOnlyWhenStderrIsATerminal) {
+  WriteFleet();
   std::string command = fmt::format(
       "{} rotate --due --dry-run --config {} --output json >/dev/null",
       SIQ_BINARY, config_);
@@ -664,6 +671,21 @@ TEST_F(RotateTest, ProgressLineOnlyWhenStderrIsATerminal) {
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
   EXPECT_EQ(plain.err.find("rotate: "), std::string::npos) << plain.err;
   EXPECT_EQ(nlohmann::json::parse(plain.out)["items"].size(), 25u);
+}
+
+TEST_F(RotateFleetTest, TableListsEachRotationAndASummary) {
+  WriteFleet();
+
+  RunResult table =
+      RunSiq({"rotate", "--due", "--dry-run", "--config", config_});
+
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("VPS"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("vps-fleet-07  JWT_SECRET  planned"),
+            std::string::npos)
+      << table.out;
+  EXPECT_NE(table.out.find(": 25 planned, 0 not due\n"), std::string::npos)
+      << table.out;
 }
 
 TEST_F(RotateTest, BadArgumentsAreUsageErrors) {
