@@ -8,14 +8,16 @@
 #include "cli/doctor.h"
 #include "cli/policy.h"
 #include "cli/provision.h"
+#include "cli/rotate.h"
 #include "cli/run.h"
 #include "cli/status.h"
 
 namespace siq::cli {
 
-inline const std::array<const Command*, 6> kCommands = {
+inline const std::array<const Command*, 7> kCommands = {
     &kProvisionCommand, &kRunCommand,    &kStatusCommand,
     &kPolicyCommand,    &kDoctorCommand, &kAuditCommand,
+    &kRotateCommand,
 };
 
 }  // namespace siq::cli

@@ -318,6 +318,102 @@ class Reader {
     return OkStatus();
   }
 
+  // `consumer`, or a mapping with exactly one of http, command and wait.
+  Status Confirm(const YAML::Node& node, Confirmation& confirm) const {
+    using Method = Confirmation::Method;
+    if (node.IsScalar()) {
+      if (node.as<std::string>() != "consumer") {
+        return Error(node,
+                     "confirm must be 'consumer' or one of http: URL, "
+                     "command: CMD, wait: DURATION");
+      }
+      confirm = Confirmation{};
+      return OkStatus();
+    }
+    SIQ_RETURN_IF_ERROR(CheckKeys(node, {"http", "command", "wait"}));
+    if (node.size() != 1) {
+      return Error(node, "confirm takes exactly one of http, command, wait");
+    }
+    confirm = Confirmation{};
+    if (node["http"]) {
+      auto url = String(node["http"], "http");
+      if (!url.ok()) {
+        return url.status();
+      }
+      if (!url->starts_with("http://") && !url->starts_with("https://")) {
+        return Error(node["http"], "http must be an http:// or https:// URL");
+      }
+      confirm.method = Method::kHttp;
+      confirm.url = *url;
+    } else if (node["command"]) {
+      auto command = String(node["command"], "command");
+      if (!command.ok()) {
+        return command.status();
+      }
+      confirm.method = Method::kCommand;
+      confirm.command = *command;
+    } else {
+      auto wait = Duration(node["wait"], "wait");
+      if (!wait.ok()) {
+        return wait.status();
+      }
+      confirm.method = Method::kWait;
+      confirm.wait = *wait;
+    }
+    return OkStatus();
+  }
+
+  Status Deployments(const YAML::Node& node,
+                     std::map<std::string, Confirmation>& deployments) const {
+    if (!node.IsMap()) {
+      return Error(node, "deployments must map VPS ids to settings");
+    }
+    for (const auto& entry : node) {
+      SIQ_RETURN_IF_ERROR(CheckKeys(entry.second, {"confirm"}));
+      Confirmation confirm;
+      if (entry.second["confirm"]) {
+        SIQ_RETURN_IF_ERROR(Confirm(entry.second["confirm"], confirm));
+      }
+      deployments[entry.first.as<std::string>()] = confirm;
+    }
+    return OkStatus();
+  }
+
+  Status Rotation(const YAML::Node& node, RotationSettings& rotation) const {
+    SIQ_RETURN_IF_ERROR(CheckKeys(node, {"grace", "confirm_timeout", "attempts",
+                                         "backoff", "confirm", "deployments"}));
+    for (auto [field, target] :
+         {std::pair{"grace", &rotation.grace},
+          std::pair{"confirm_timeout", &rotation.confirm_timeout},
+          std::pair{"backoff", &rotation.backoff}}) {
+      if (node[field]) {
+        auto value = Duration(node[field], field);
+        if (!value.ok()) {
+          return value.status();
+        }
+        *target = *value;
+      }
+    }
+    if (node["attempts"]) {
+      int attempts = 0;
+      if (!node["attempts"].IsScalar() ||
+          !YAML::convert<int>::decode(node["attempts"], attempts) ||
+          attempts < 1 || attempts > 10) {
+        return Error(node["attempts"],
+                     "attempts must be a number from 1 to 10");
+      }
+      rotation.attempts = attempts;
+    }
+    if (node["confirm"]) {
+      SIQ_RETURN_IF_ERROR(Confirm(node["confirm"], rotation.confirm));
+    }
+    if (node["deployments"]) {
+      SIQ_RETURN_IF_ERROR(
+          Deployments(node["deployments"], rotation.deployments));
+    }
+    return OkStatus();
+  }
+
  private:
   std::string path_;
 };
@@ -376,7 +472,7 @@ Result<Config> LoadConfig(const std::string& path) {
   try {
     SIQ_RETURN_IF_ERROR(reader.CheckKeys(
         root, {"records", "secret_kinds", "readers", "policies", "role",
-               "notifications", "audit"}));
+               "notifications", "audit", "rotation"}));
     if (root["records"]) {
       auto records = reader.String(root["records"], "records");
       if (!records.ok()) {
@@ -412,11 +508,20 @@ Result<Config> LoadConfig(const std::string& path) {
     if (root["audit"]) {
       SIQ_RETURN_IF_ERROR(reader.Audit(root["audit"], config.audit));
     }
+    if (root["rotation"]) {
+      SIQ_RETURN_IF_ERROR(reader.Rotation(root["rotation"], config.rotation));
+    }
   } catch (const YAML::Exception& e) {
     return Status(StatusCode::kInvalidArgument,
                   fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
   }
   return config;
+}
+
+const Confirmation& RotationSettings::ConfirmationFor(
+    std::string_view vps) const {
+  auto found = deployments.find(std::string(vps));
+  return found == deployments.end() ? confirm : found->second;
 }
 
 std::string SecretName(std::string_view vps, std::string_view kind) {

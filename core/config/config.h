@@ -10,6 +10,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/base/status.h"
@@ -62,6 +63,34 @@ struct AuditSettings {
   std::vector<std::string> backup_dirs;
 };
 
+// How `siq rotate` learns that a VPS loaded its new secret.
+struct Confirmation {
+  enum class Method {
+    kConsumer,  // the VPS's consumer entry is on the new secret (siq run)
+    kHttp,      // GET `url` answers with the new secret's fingerprint
+    kCommand,   // `command` exits 0
+    kWait,      // `wait` has passed since the container got the secret
+  };
+  Method method = Method::kConsumer;
+  std::string url;
+  std::string command;
+  std::chrono::seconds wait{0};
+};
+
+// The `rotation:` section: confirmation, grace period, retries.
+struct RotationSettings {
+  // How long the previous secret stays in the container after promotion.
+  std::chrono::seconds grace = std::chrono::days(7);
+  // A rotation waiting longer than this for a VPS is marked failed.
+  std::chrono::seconds confirm_timeout = std::chrono::days(3);
+  int attempts = 3;                 // tries of a failing step per run
+  std::chrono::seconds backoff{2};  // first pause between tries; doubles
+  Confirmation confirm;             // unless the deployment says else
+  std::map<std::string, Confirmation> deployments;  // by VPS id
+
+  const Confirmation& ConfirmationFor(std::string_view vps) const;
+};
+
 struct Config {
   std::string path;  // the file it came from, or "" for the defaults
   std::string records = "/var/lib/siq/deployments.json";
@@ -74,6 +103,7 @@ struct Config {
   ReaderSettings readers;
   std::vector<NotificationChannel> notifications;
   AuditSettings audit;
+  RotationSettings rotation;
 };
 
 // The catalog of the standard's rotation table.

@@ -199,6 +199,8 @@ Result<SecretSlot> SlotFromJson(const json& doc, std::string path) {
   SIQ_RETURN_IF_ERROR(
       reader.OptionalTime("rotation_started_at", slot.rotation_started_at));
   SIQ_RETURN_IF_ERROR(
+      reader.OptionalTime("rotation_state_since", slot.rotation_state_since));
+  SIQ_RETURN_IF_ERROR(
       reader.Count("rotation_failures", slot.rotation_failures));
   SIQ_RETURN_IF_ERROR(reader.String("last_error", slot.last_error));
   SIQ_RETURN_IF_ERROR(
@@ -281,6 +283,7 @@ json SlotToJson(const SecretSlot& slot) {
   doc["due_at"] = FormatIso8601(slot.due_at);
   doc["rotation_state"] = slot.rotation_state;
   doc["rotation_started_at"] = TimeToJson(slot.rotation_started_at);
+  doc["rotation_state_since"] = TimeToJson(slot.rotation_state_since);
   doc["rotation_failures"] = slot.rotation_failures;
   doc["last_error"] = slot.last_error;
   doc["notice_sent_for_due"] = TimeToJson(slot.notice_sent_for_due);

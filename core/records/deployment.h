@@ -70,7 +70,13 @@ struct SecretSlot {
   // Rotation bookkeeping. An empty rotation_state means no rotation runs.
   std::string rotation_state;
   std::optional<TimePoint> rotation_started_at;
+  // When rotation_state last changed: confirmation timeouts, waits and the
+  // grace period count from here. Absent in records written before rotation
+  // existed.
+  std::optional<TimePoint> rotation_state_since;
   int rotation_failures = 0;
+  // Not empty: the rotation failed with this error and waits for
+  // `siq rotate --resume` or `--abort`.
   std::string last_error;
   // The due_at a notice was already sent for: one notice per rotation.
   std::optional<TimePoint> notice_sent_for_due;

@@ -211,6 +211,7 @@ TEST(DeploymentTest, ToJsonWritesTheDocumentedFormat) {
         "due_at": "2026-12-03T13:00:00Z",
         "rotation_state": "",
         "rotation_started_at": null,
+        "rotation_state_since": null,
         "rotation_failures": 0,
         "last_error": "",
         "notice_sent_for_due": null
