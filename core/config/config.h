@@ -36,6 +36,14 @@ struct ReaderSettings {
   std::string role = "siq-vps-reader";
 };
 
+// Where `siq backup` writes and whom it seals bundles to, unless flags say
+// otherwise; `siq recover` looks for the newest bundle in `directory`.
+struct BackupSettings {
+  std::string directory = "/var/lib/siq/backups";
+  std::vector<std::string> recipients;  // PEM certificate files
+  int keep = 0;                         // 0: keep every bundle
+};
+
 struct Config {
   std::string path;  // the file it came from, or "" for the defaults
   std::string records = "/var/lib/siq/deployments.json";
@@ -43,6 +51,7 @@ struct Config {
   std::string policies = "/usr/share/siq/policies";
   std::vector<SecretKind> secret_kinds;
   ReaderSettings readers;
+  BackupSettings backup;
 };
 
 // The catalog of the standard's rotation table.
