@@ -4,6 +4,7 @@
 #include <array>
 
 #include "cli/app.h"
+#include "cli/backup.h"
 #include "cli/doctor.h"
 #include "cli/policy.h"
 #include "cli/provision.h"
@@ -12,9 +13,9 @@
 
 namespace siq::cli {
 
-inline const std::array<const Command*, 5> kCommands = {
+inline const std::array<const Command*, 6> kCommands = {
     &kProvisionCommand, &kRunCommand,    &kStatusCommand,
-    &kPolicyCommand,    &kDoctorCommand,
+    &kPolicyCommand,    &kDoctorCommand, &kBackupCommand,
 };
 
 }  // namespace siq::cli
