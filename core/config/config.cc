@@ -41,11 +41,17 @@ class Reader {
     if (!map.IsMap()) {
       return Error(map, "expected a mapping");
     }
+    std::set<std::string> seen;
     for (const auto& entry : map) {
       std::string key = entry.first.as<std::string>();
       if (allowed.count(key) == 0) {
         return Error(entry.first, fmt::format("unknown key '{}' (known: {})",
                                               key, fmt::join(allowed, ", ")));
+      }
+      // yaml-cpp keeps both entries of a repeated key and reads the first:
+      // a second `records:` would be silently ignored.
+      if (!seen.insert(key).second) {
+        return Error(entry.first, fmt::format("key '{}' is repeated", key));
       }
     }
     return OkStatus();
@@ -57,6 +63,23 @@ class Reader {
       return Error(node, fmt::format("{} must be a string", field));
     }
     return node.as<std::string>();
+  }
+
+  Status StringList(const YAML::Node& node,
+                    const std::string& field,
+                    std::vector<std::string>& values) const {
+    if (!node.IsSequence()) {
+      return Error(node, fmt::format("{} must be a list of names", field));
+    }
+    values.clear();
+    for (const auto& item : node) {
+      auto value = String(item, field);
+      if (!value.ok()) {
+        return value.status();
+      }
+      values.push_back(*value);
+    }
+    return OkStatus();
   }
 
   Result<std::chrono::seconds> Duration(const YAML::Node& node,
@@ -119,16 +142,7 @@ class Reader {
       kind.bit_length = bits;
     }
     if (node["notify"]) {
-      if (!node["notify"].IsSequence()) {
-        return Error(node["notify"], "notify must be a list of names");
-      }
-      for (const auto& group : node["notify"]) {
-        auto value = String(group, "notify");
-        if (!value.ok()) {
-          return value.status();
-        }
-        kind.notify.push_back(*value);
-      }
+      SIQ_RETURN_IF_ERROR(StringList(node["notify"], "notify", kind.notify));
     }
     return kind;
   }
@@ -149,6 +163,90 @@ class Reader {
                      fmt::format("kind '{}' is listed twice", kind->kind));
       }
       kinds.push_back(std::move(*kind));
+    }
+    return OkStatus();
+  }
+
+  Result<NotificationChannel> Channel(const YAML::Node& node) const {
+    SIQ_RETURN_IF_ERROR(
+        CheckKeys(node, {"name", "smtp", "webhook", "from", "to", "username",
+                         "password_file", "audiences"}));
+    if (!node["name"] || !node["audiences"] ||
+        (node["smtp"].IsDefined() == node["webhook"].IsDefined())) {
+      return Error(node,
+                   "a notification channel needs 'name', 'audiences' and "
+                   "exactly one of 'smtp' and 'webhook'");
+    }
+    NotificationChannel channel;
+    bool smtp = node["smtp"].IsDefined();
+    channel.type = smtp ? NotificationChannel::Type::kSmtp
+                        : NotificationChannel::Type::kWebhook;
+    for (auto [field, target] :
+         {std::pair{"name", &channel.name},
+          std::pair{smtp ? "smtp" : "webhook", &channel.url},
+          std::pair{"from", &channel.from},
+          std::pair{"username", &channel.username},
+          std::pair{"password_file", &channel.password_file}}) {
+      if (node[field]) {
+        auto value = String(node[field], field);
+        if (!value.ok()) {
+          return value.status();
+        }
+        *target = *value;
+      }
+    }
+    SIQ_RETURN_IF_ERROR(
+        StringList(node["audiences"], "audiences", channel.audiences));
+    if (node["to"]) {
+      SIQ_RETURN_IF_ERROR(StringList(node["to"], "to", channel.to));
+    }
+    return CheckChannel(node, channel);
+  }
+
+  Result<NotificationChannel> CheckChannel(const YAML::Node& node,
+                                           NotificationChannel channel) const {
+    const std::string& url = channel.url;
+    auto scheme_is = [&url](std::string_view scheme) {
+      return url.rfind(scheme, 0) == 0;
+    };
+    if (channel.type == NotificationChannel::Type::kSmtp) {
+      if (!scheme_is("smtp://") && !scheme_is("smtps://")) {
+        return Error(node["smtp"], "smtp must be an smtp:// or smtps:// URL");
+      }
+      if (channel.from.empty() || channel.to.empty()) {
+        return Error(node, "an smtp channel needs 'from' and 'to'");
+      }
+      return channel;
+    }
+    if (!scheme_is("http://") && !scheme_is("https://")) {
+      return Error(node["webhook"],
+                   "webhook must be an http:// or https:// URL");
+    }
+    if (node["from"] || node["to"] || node["username"] ||
+        node["password_file"]) {
+      return Error(node,
+                   "from, to, username and password_file are for smtp "
+                   "channels");
+    }
+    return channel;
+  }
+
+  Status Notifications(const YAML::Node& node,
+                       std::vector<NotificationChannel>& channels) const {
+    if (!node.IsSequence()) {
+      return Error(node, "notifications must be a list of channels");
+    }
+    std::set<std::string> seen;
+    for (const auto& entry : node) {
+      auto channel = Channel(entry);
+      if (!channel.ok()) {
+        return channel.status();
+      }
+      if (!seen.insert(channel->name).second) {
+        return Error(
+            entry, fmt::format("channel '{}' is listed twice", channel->name));
+      }
+      channels.push_back(std::move(*channel));
     }
     return OkStatus();
   }
@@ -258,8 +356,9 @@ Result<Config> LoadConfig(const std::string& path) {
   }
   Reader reader(path);
   try {
-    SIQ_RETURN_IF_ERROR(reader.CheckKeys(
-        root, {"records", "secret_kinds", "readers", "policies", "backup"}));
+    SIQ_RETURN_IF_ERROR(
+        reader.CheckKeys(root, {"records", "secret_kinds", "readers",
+                                "policies", "notifications", "backup"}));
     if (root["records"]) {
       auto records = reader.String(root["records"], "records");
       if (!records.ok()) {
@@ -280,6 +379,10 @@ Result<Config> LoadConfig(const std::string& path) {
     }
     if (root["readers"]) {
       SIQ_RETURN_IF_ERROR(reader.Readers(root["readers"], config.readers));
+    }
+    if (root["notifications"]) {
+      SIQ_RETURN_IF_ERROR(
+          reader.Notifications(root["notifications"], config.notifications));
     }
     if (root["backup"]) {
       SIQ_RETURN_IF_ERROR(reader.Backup(root["backup"], config.backup));

@@ -44,6 +44,20 @@ struct BackupSettings {
   int keep = 0;                         // 0: keep every bundle
 };
 
+// Where notifications go: one SMTP server or one webhook, for the
+// audiences (recipient groups) it lists.
+struct NotificationChannel {
+  enum class Type { kSmtp, kWebhook };
+  std::string name;
+  Type type = Type::kSmtp;
+  std::string url;              // smtp://, smtps://, http:// or https://
+  std::string from;             // smtp
+  std::vector<std::string> to;  // smtp
+  std::string username;         // smtp, optional
+  std::string password_file;    // smtp, optional; read when sending
+  std::vector<std::string> audiences;
+};
+
 struct Config {
   std::string path;  // the file it came from, or "" for the defaults
   std::string records = "/var/lib/siq/deployments.json";
@@ -51,6 +65,7 @@ struct Config {
   std::string policies = "/usr/share/siq/policies";
   std::vector<SecretKind> secret_kinds;
   ReaderSettings readers;
+  std::vector<NotificationChannel> notifications;
   BackupSettings backup;
 };
 

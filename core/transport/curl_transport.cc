@@ -202,7 +202,9 @@ CurlTransport::Attempt CurlTransport::SendOnce(const Request& request) {
 
 Result<Response> CurlTransport::Send(const Request& request) {
   auto logger = log::Get("http");
-  std::string path = PathOf(request.url);
+  std::string path = request.secret_url == SecretUrl::kYes
+                         ? "/(withheld)"
+                         : PathOf(request.url);
   std::string_view method = MethodName(request.method);
 
   for (int attempts = 1;; ++attempts) {

@@ -30,6 +30,10 @@ enum class Repeatable { kByMethod, kYes, kNo };
 // Whether the answer's body is a secret value.
 enum class SensitiveBody { kNo, kYes };
 
+// Whether the URL's path is itself a credential (a chat webhook's token):
+// logs and errors then show "/(withheld)" in its place.
+enum class SecretUrl { kNo, kYes };
+
 struct Request {
   Method method = Method::kGet;
   std::string url;
@@ -43,6 +47,7 @@ struct Request {
   // A response header whose value is a secret (Keystone's X-Subject-Token),
   // lower case; it lands in Response::secret_header, not in `headers`.
   std::string secret_header;
+  SecretUrl secret_url = SecretUrl::kNo;
 };
 
 struct Response {

@@ -125,7 +125,57 @@ INSTANTIATE_TEST_SUITE_P(
                   4, "unknown key 'algorithm'"},
         BadConfig{"secret_kinds: []\n", 1, "non-empty"},
         BadConfig{"readers:\n  domian: x\n", 2, "unknown key 'domian'"},
+        BadConfig{"records: a\nreaders: {}\nrecords: b\n", 3,
+                  "key 'records' is repeated"},
+        BadConfig{"notifications:\n  - name: a\n    audiences: [x]\n", 2,
+                  "exactly one of 'smtp' and 'webhook'"},
+        BadConfig{"notifications:\n  - name: a\n    audiences: [x]\n"
+                  "    webhook: ftp://x\n",
+                  4, "http:// or https://"},
+        BadConfig{"notifications:\n  - name: a\n    audiences: [x]\n"
+                  "    smtp: smtp://x\n",
+                  2, "needs 'from' and 'to'"},
+        BadConfig{"notifications:\n  - name: a\n    audiences: [x]\n"
+                  "    webhook: http://x\n    to: [a@b]\n",
+                  2, "are for smtp"},
+        BadConfig{"notifications:\n  - name: a\n    audiences: x\n"
+                  "    webhook: http://x\n",
+                  3, "audiences must be a list"},
+        BadConfig{"notifications:\n  - name: a\n    audiences: [x]\n"
+                  "    webhook: http://x\n  - name: a\n    audiences: [y]\n"
+                  "    webhook: http://y\n",
+                  5, "channel 'a' is listed twice"},
         BadConfig{"records: [a, b\n", 2, ""}));
+
+TEST_F(ConfigTest, NotificationChannelsAreRead) {
+  auto config = Load(R"(
+notifications:
+  - name: admins-mail
+    smtp: smtps://mail.example.com:465
+    from: siq@example.com
+    to: [admins@example.com, oncall@example.com]
+    username: siq
+    password_file: /etc/siq/smtp-password
+    audiences: [admins, operations]
+  - name: ops-chat
+    webhook: https://hooks.example.com/T/B/C
+    audiences: [operations]
+)");
+
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  ASSERT_EQ(config->notifications.size(), 2u);
+  const NotificationChannel& mail = config->notifications[0];
+  EXPECT_EQ(mail.type, NotificationChannel::Type::kSmtp);
+  EXPECT_EQ(mail.url, "smtps://mail.example.com:465");
+  EXPECT_EQ(mail.to, (std::vector<std::string>{"admins@example.com",
+                                               "oncall@example.com"}));
+  EXPECT_EQ(mail.password_file, "/etc/siq/smtp-password");
+  EXPECT_EQ(mail.audiences, (std::vector<std::string>{"admins", "operations"}));
+  const NotificationChannel& chat = config->notifications[1];
+  EXPECT_EQ(chat.type, NotificationChannel::Type::kWebhook);
+  EXPECT_EQ(chat.url, "https://hooks.example.com/T/B/C");
+  EXPECT_EQ(chat.audiences, std::vector<std::string>{"operations"});
+}
 
 TEST_F(ConfigTest, MissingFileIsAConfigurationError) {
   auto config = LoadConfig(path_ + ".absent");
