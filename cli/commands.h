@@ -8,14 +8,15 @@
 #include "cli/doctor.h"
 #include "cli/policy.h"
 #include "cli/provision.h"
+#include "cli/recover.h"
 #include "cli/run.h"
 #include "cli/status.h"
 
 namespace siq::cli {
 
-inline const std::array<const Command*, 6> kCommands = {
-    &kProvisionCommand, &kRunCommand,    &kStatusCommand,
-    &kPolicyCommand,    &kDoctorCommand, &kBackupCommand,
+inline const std::array<const Command*, 7> kCommands = {
+    &kProvisionCommand, &kRunCommand,    &kStatusCommand,  &kPolicyCommand,
+    &kDoctorCommand,    &kBackupCommand, &kRecoverCommand,
 };
 
 }  // namespace siq::cli
