@@ -155,7 +155,7 @@ Status Confirm(const Flags& flags, const recover::Diagnosis& diagnosis) {
              "{}: {} secrets are gone. Re-provision them and tell the "
              "customer that all users must re-authenticate? [y/N] ",
              diagnosis.vps.str(), diagnosis.lost.size());
-  std::fflush(stderr);
+  (void)std::fflush(stderr);
   std::string answer;
   std::getline(std::cin, answer);
   if (answer != "y" && answer != "yes") {

@@ -246,7 +246,7 @@ std::string Sha256Hex(std::string_view bytes) {
     return "";
   }
   std::string hex;
-  hex.reserve(length * 2);
+  hex.reserve(static_cast<size_t>(length) * 2);
   for (unsigned int i = 0; i < length; ++i) {
     hex += fmt::format("{:02x}", digest[i]);
   }

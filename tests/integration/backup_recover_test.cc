@@ -50,15 +50,15 @@ struct BarbicanState {
 class BackupRecoverTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    keys_ = ::testing::TempDir() + UniqueName("backup-keys");
-    fs::create_directories(keys_);
+    keys = ::testing::TempDir() + UniqueName("backup-keys");
+    fs::create_directories(keys);
     std::string command = fmt::format(
         "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=siq-ops "
         "-keyout {0}/ops.key -out {0}/ops.crt >/dev/null 2>&1",
-        keys_);
+        keys);
     ASSERT_EQ(std::system(command.c_str()), 0);
   }
-  static void TearDownTestSuite() { fs::remove_all(keys_); }
+  static void TearDownTestSuite() { fs::remove_all(keys); }
 
   BackupRecoverTest()
       : dir_(::testing::TempDir() + UniqueName("backup")),
@@ -84,11 +84,11 @@ class BackupRecoverTest : public ::testing::Test {
     out << fmt::format(
         "records: {}\npolicies: {}/policies\nbackup:\n  directory: {}\n"
         "  recipients: [{}/ops.crt]\n{}",
-        records_, SIQ_SOURCE_DIR, backups_, keys_, extra);
+        records_, SIQ_SOURCE_DIR, backups_, keys, extra);
   }
 
   // siq with this test's config, given after the subcommand's name.
-  RunResult Siq(std::vector<std::string> args, RunOptions options = {}) {
+  RunResult Siq(std::vector<std::string> args, const RunOptions& options = {}) {
     auto command = std::find_if(args.begin(), args.end(), [](const auto& a) {
       return !a.starts_with("-");
     });
@@ -184,7 +184,7 @@ class BackupRecoverTest : public ::testing::Test {
     return forms;
   }
 
-  static inline std::string keys_;
+  static inline std::string keys;  // the recipient's key and certificate
   std::string dir_;
   std::string records_;
   std::string backups_;
@@ -222,7 +222,7 @@ TEST_F(BackupRecoverTest, BundleOpensWithOpensslAndHoldsNoPayload) {
   struct stat info {};
   ASSERT_EQ(stat(bundle.c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0600u);
-  std::string plain = OpensslDecrypt(bundle, keys_);
+  std::string plain = OpensslDecrypt(bundle, keys);
   ASSERT_FALSE(plain.empty()) << "openssl cms -decrypt failed";
   auto doc = nlohmann::json::parse(plain);
   EXPECT_EQ(doc["records"]["deployments"][vps]["container_ref"],
@@ -291,8 +291,8 @@ TEST_F(BackupRecoverTest, RecordRemovedFromTheFileIsRestoredFromTheBundle) {
                   .ok());
   ASSERT_FALSE(HasRecord(vps));
 
-  RunResult result = Siq({"recover", vps, "--key", keys_ + "/ops.key", "--cert",
-                          keys_ + "/ops.crt"});
+  RunResult result = Siq({"recover", vps, "--key", keys + "/ops.key", "--cert",
+                          keys + "/ops.crt"});
 
   EXPECT_EQ(result.exit_code, kRebuilt) << result.out << result.err;
   records::Deployment after = Record(vps);
@@ -406,7 +406,7 @@ TEST_F(BackupRecoverTest, TamperedBundleIsCaughtByVerifyAndRecover) {
 
   RunResult verify = Siq({"backup", "verify", backups_});
   RunResult recover = Siq({"recover", vps, "--from-backup", bundle, "--key",
-                           keys_ + "/ops.key", "--dry-run"});
+                           keys + "/ops.key", "--dry-run"});
 
   EXPECT_EQ(verify.exit_code, static_cast<int>(ExitCode::kRuntime));
   EXPECT_NE(verify.out.find(bundle + ": altered or replaced"),
@@ -424,7 +424,7 @@ TEST_F(BackupRecoverTest, RemovedBundleIsCaughtByVerifyAndRecover) {
 
   RunResult verify = Siq({"backup", "verify", backups_});
   RunResult recover = Siq({"recover", vps, "--from-backup", first, "--key",
-                           keys_ + "/ops.key", "--dry-run"});
+                           keys + "/ops.key", "--dry-run"});
 
   EXPECT_EQ(verify.exit_code, static_cast<int>(ExitCode::kRuntime));
   EXPECT_NE(verify.out.find(first + ": removed"), std::string::npos)

@@ -43,7 +43,7 @@ class BackupTest : public ::testing::Test {
  protected:
   BackupTest() {
     dir_ = fs::path(::testing::TempDir()) /
-           fmt::format("backup-unit-{}-{}", getpid(), counter_++);
+           fmt::format("backup-unit-{}-{}", getpid(), counter++);
     fs::create_directories(dir_);
   }
   ~BackupTest() override { fs::remove_all(dir_); }
@@ -58,7 +58,7 @@ class BackupTest : public ::testing::Test {
   }
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
 
-  static inline int counter_ = 0;
+  static inline int counter = 0;
   std::string dir_;
 };
 
