@@ -9,10 +9,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -331,6 +333,31 @@ TEST_F(BackupRecoverTest, DeletedSecretsAreReprovisionedAndTheCustomerTold) {
   EXPECT_NE(notice["text"].get<std::string>().find("re-authenticate"),
             std::string::npos);
   EXPECT_EQ(nlohmann::json::parse(result.out)["notice"][0]["ok"], true);
+}
+
+TEST_F(BackupRecoverTest, ReprovisioningKilledHalfWayResumesAsRungThree) {
+  std::string vps = Provision("vps-crash");
+  DeleteSecretsOf(vps);
+
+  RunResult killed =
+      Siq({"recover", vps, "--yes"},
+          {.env = {{"SIQ_FAILPOINT", "provision.after-first-secret"}}});
+  RunResult rerun = Siq({"recover", vps, "--yes", "--output", "json"});
+
+  EXPECT_EQ(killed.exit_code, 128 + SIGKILL) << killed.err;
+  EXPECT_EQ(rerun.exit_code, kReprovisioned) << rerun.out << rerun.err;
+  records::Deployment after = Record(vps);
+  EXPECT_TRUE(after.recovered_at.has_value());
+  EXPECT_EQ(after.state, records::kStateComplete);
+  EXPECT_EQ(Siq({"recover", vps}).exit_code, 0);
+  Connected reader(ReaderFromCloudsYaml(ReaderFile(vps)));
+  for (const auto& [kind, slot] : after.secrets) {
+    auto found = deployer_.barbican.FindSecretsNamed(slot.name);
+    ASSERT_TRUE(found.ok());
+    EXPECT_EQ(found->size(), 1u) << kind;
+    auto payload = reader.barbican.GetPayload(SecretRef(slot.current->ref));
+    EXPECT_TRUE(payload.ok()) << kind << payload.status().message();
+  }
 }
 
 TEST_F(BackupRecoverTest, ReprovisioningWithoutYesOffATerminalIsRefused) {
