@@ -21,6 +21,7 @@
 #include "core/backup/manifest.h"
 #include "core/backup/passphrase.h"
 #include "core/base/iso_time.h"
+#include "core/config/config.h"
 
 namespace siq::backup {
 namespace {
@@ -318,6 +319,30 @@ TEST_F(BackupTest, TextThatIsNotABundleIsCorrupt) {
 
   EXPECT_EQ(back.status().code(), StatusCode::kCorrupt);
   EXPECT_NE(back.status().message().find("x.p7m"), std::string::npos);
+}
+
+TEST_F(BackupTest, ConfigBackupSectionSetsTheDefaults) {
+  Spit(Path("siq.yaml"),
+       "backup:\n  directory: /srv/backup\n  recipients: [/etc/a.pem, "
+       "/etc/b.pem]\n  keep: 7\n");
+
+  auto config = config::LoadConfig(Path("siq.yaml"));
+
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->backup.directory, "/srv/backup");
+  EXPECT_EQ(config->backup.recipients,
+            (std::vector<std::string>{"/etc/a.pem", "/etc/b.pem"}));
+  EXPECT_EQ(config->backup.keep, 7);
+}
+
+TEST_F(BackupTest, ConfigNegativeKeepIsRefusedWithItsLine) {
+  Spit(Path("siq.yaml"), "backup:\n  directory: /srv/backup\n  keep: -1\n");
+
+  auto config = config::LoadConfig(Path("siq.yaml"));
+
+  EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(config.status().message().find("siq.yaml:3"), std::string::npos)
+      << config.status().message();
 }
 
 TEST_F(BackupTest, PassphraseFromAPipeLosesItsNewline) {
