@@ -195,6 +195,7 @@ class Recoverer::Check {
                      stored_->state == records::kStateComplete;
     if (!out_.lost.empty() || interrupted) {
       out_.rung = Rung::kReprovision;
+      out_.resumed = interrupted;
       if (interrupted && out_.lost.empty()) {
         Find("an earlier re-provisioning was interrupted");
       }
@@ -434,7 +435,9 @@ Status Recoverer::Reprovision(const Diagnosis& diagnosis, Report& report) {
   }
   record.container_ref = diagnosis.container_ref;
   record.state = std::string(records::kStateProvisioning);
-  if (!record.recovered_at) {
+  // A resumed run keeps the time its first attempt began; a new loss is a
+  // new recovery.
+  if (!diagnosis.resumed || !record.recovered_at) {
     record.recovered_at = clock_.Now();
   }
   SIQ_RETURN_IF_ERROR(SaveRecord(record));

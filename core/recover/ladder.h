@@ -55,6 +55,7 @@ struct Diagnosis {
   std::string container_ref;        // an existing container, or ""
   std::vector<std::string> lost;    // kinds without a secret in Barbican
   bool record_from_backup = false;  // the record file lacks the VPS
+  bool resumed = false;             // an interrupted rung 3 is being finished
   std::string backup_created_at;    // of the bundle used, if any
 };
 

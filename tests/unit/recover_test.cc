@@ -77,14 +77,16 @@ class RecoverTest : public ::testing::Test {
                                   "2026-12-03T13:00:00.000000Z", Catalog()));
   }
 
-  void StoreRecord() {
+  void StoreRecord(std::string state = "complete",
+                   std::optional<TimePoint> recovered_at = std::nullopt) {
     records::Deployment record{.vps = vps_,
                                .organization = "org-1",
                                .environment = "production",
-                               .state = "complete",
+                               .state = std::move(state),
                                .container_name = "vps-1",
                                .container_ref = kContainer,
-                               .reader_user_id = kReader};
+                               .reader_user_id = kReader,
+                               .recovered_at = recovered_at};
     record.secrets["JWT_SECRET"] = {
         .kind = "JWT_SECRET",
         .name = "vps-1_JWT_SECRET",
@@ -178,6 +180,27 @@ TEST_F(RecoverTest, GoneSecretIsRungThreeWithACustomerNoticePlanned) {
   EXPECT_EQ(diagnosis->plan.back(),
             "notify customer  vps-1: all users must re-authenticate");
   EXPECT_TRUE(notifier_.events.empty()) << "a diagnosis tells nobody";
+}
+
+TEST_F(RecoverTest, InterruptedReprovisioningIsResumedAsRungThree) {
+  StoreRecord("provisioning", *ParseIso8601("2026-12-03T11:00:00Z"));
+  ExpectToken();
+  transport_.Enqueue(
+      JsonAnswer(200, {{"secret_ref", kSecret}, {"name", "vps-1_JWT_SECRET"}}));
+  transport_.Enqueue(JsonAnswer(
+      200,
+      {{"container_ref", kContainer},
+       {"name", "vps-1"},
+       {"secret_refs", {{{"name", "JWT_SECRET"}, {"secret_ref", kSecret}}}}}));
+  transport_.Enqueue(JsonAnswer(200, PrivateAcl()));
+  transport_.Enqueue(JsonAnswer(200, PrivateAcl()));
+
+  auto diagnosis = Diagnose();
+
+  ASSERT_TRUE(diagnosis.ok()) << diagnosis.status().message();
+  EXPECT_EQ(diagnosis->rung, Rung::kReprovision);
+  EXPECT_TRUE(diagnosis->resumed);
+  EXPECT_TRUE(diagnosis->lost.empty());
 }
 
 TEST_F(RecoverTest, NoRecordAndNoBundleIsNotFoundWithoutAnyRequest) {
