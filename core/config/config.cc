@@ -414,6 +414,39 @@ class Reader {
     return OkStatus();
   }
 
+  Status Backup(const YAML::Node& node, BackupSettings& backup) const {
+    SIQ_RETURN_IF_ERROR(CheckKeys(node, {"directory", "recipients", "keep"}));
+    if (node["directory"]) {
+      auto value = String(node["directory"], "directory");
+      if (!value.ok()) {
+        return value.status();
+      }
+      backup.directory = *value;
+    }
+    if (node["recipients"]) {
+      if (!node["recipients"].IsSequence()) {
+        return Error(node["recipients"],
+                     "recipients must be a list of certificate files");
+      }
+      for (const auto& entry : node["recipients"]) {
+        auto value = String(entry, "recipients");
+        if (!value.ok()) {
+          return value.status();
+        }
+        backup.recipients.push_back(*value);
+      }
+    }
+    if (node["keep"]) {
+      int keep = 0;
+      if (!node["keep"].IsScalar() ||
+          !YAML::convert<int>::decode(node["keep"], keep) || keep < 0) {
+        return Error(node["keep"], "keep must be a whole number, 0 or more");
+      }
+      backup.keep = keep;
+    }
+    return OkStatus();
+  }
+
  private:
   std::string path_;
 };
@@ -472,7 +505,7 @@ Result<Config> LoadConfig(const std::string& path) {
   try {
     SIQ_RETURN_IF_ERROR(reader.CheckKeys(
         root, {"records", "secret_kinds", "readers", "policies", "role",
-               "notifications", "audit", "rotation"}));
+               "notifications", "audit", "rotation", "backup"}));
     if (root["records"]) {
       auto records = reader.String(root["records"], "records");
       if (!records.ok()) {
@@ -510,6 +543,9 @@ Result<Config> LoadConfig(const std::string& path) {
     }
     if (root["rotation"]) {
       SIQ_RETURN_IF_ERROR(reader.Rotation(root["rotation"], config.rotation));
+    }
+    if (root["backup"]) {
+      SIQ_RETURN_IF_ERROR(reader.Backup(root["backup"], config.backup));
     }
   } catch (const YAML::Exception& e) {
     return Status(StatusCode::kInvalidArgument,

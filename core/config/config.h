@@ -38,6 +38,14 @@ struct ReaderSettings {
   std::string role = "siq-vps-reader";
 };
 
+// Where `siq backup` writes and whom it seals bundles to, unless flags say
+// otherwise; `siq recover` looks for the newest bundle in `directory`.
+struct BackupSettings {
+  std::string directory = "/var/lib/siq/backups";
+  std::vector<std::string> recipients;  // PEM certificate files
+  int keep = 0;                         // 0: keep every bundle
+};
+
 // Where notifications go: one SMTP server or one webhook, for the
 // audiences (recipient groups) it lists.
 struct NotificationChannel {
@@ -104,6 +112,7 @@ struct Config {
   std::vector<NotificationChannel> notifications;
   AuditSettings audit;
   RotationSettings rotation;
+  BackupSettings backup;
 };
 
 // The catalog of the standard's rotation table.

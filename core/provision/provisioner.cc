@@ -8,11 +8,11 @@
 
 #include "core/base/failpoint.h"
 #include "core/base/log.h"
+#include "core/provision/container_steps.h"
 
 namespace siq::provision {
 namespace {
 
-using barbican::Acl;
 using barbican::ContainerEntry;
 using barbican::ContainerRef;
 using barbican::OrderRef;
@@ -208,66 +208,27 @@ class Provisioner::Job {
       entries.push_back(
           {kind.kind, SecretRef(record_.secrets[kind.kind].current->ref)});
     }
-    std::optional<barbican::Container> container;
-    if (!record_.container_ref.empty()) {
-      auto got = barbican_.GetContainer(ContainerRef(record_.container_ref));
-      if (got.ok()) {
-        container = std::move(*got);
-      } else if (got.status().code() != StatusCode::kNotFound) {
-        return got.status();
-      }
+    auto ref = provision::EnsureContainer(barbican_, record_.container_name,
+                                          record_.container_ref, entries,
+                                          ExtraEntries::kKeep, report_.calls);
+    if (!ref.ok()) {
+      return ref.status();
     }
-    if (!container) {
-      // A container whose answer was lost is found by its name.
-      auto found = barbican_.ListContainers(record_.container_name);
-      if (!found.ok()) {
-        return found.status();
-      }
-      if (!found->empty()) {
-        container = found->front();
-        for (size_t i = 1; i < found->size(); ++i) {
-          SIQ_RETURN_IF_ERROR(barbican_.DeleteContainer((*found)[i].ref));
-          Call("DELETE", "/v1/containers/{id}", "duplicate container");
-        }
-      }
-    }
-    if (!container) {
-      auto ref = barbican_.CreateContainer(record_.container_name, entries);
-      if (!ref.ok()) {
-        return ref.status();
-      }
-      Call("POST", "/v1/containers", "container " + record_.container_name);
+    if (record_.container_ref != ref->url()) {
       record_.container_ref = ref->url();
-      return Save();
-    }
-
-    for (const ContainerEntry& entry : entries) {
-      if (std::find(container->secrets.begin(), container->secrets.end(),
-                    entry) == container->secrets.end()) {
-        SIQ_RETURN_IF_ERROR(
-            barbican_.AddContainerSecret(container->ref, entry));
-        Call("POST", "/v1/containers/{id}/secrets", entry.name);
-      }
-    }
-    if (record_.container_ref != container->ref.url()) {
-      record_.container_ref = container->ref.url();
       return Save();
     }
     return OkStatus();
   }
 
-  // PUT replaces the whole ACL, so setting it again is harmless.
   [[nodiscard]] Status EnsureAcls() {
-    Acl acl{.read_users = {record_.reader_user_id}, .project_access = false};
+    std::vector<std::pair<std::string, SecretRef>> secrets;
     for (const auto& [kind, slot] : record_.secrets) {
-      SIQ_RETURN_IF_ERROR(
-          barbican_.SetSecretAcl(SecretRef(slot.current->ref), acl));
-      Call("PUT", "/v1/secrets/{id}/acl", slot.name);
+      secrets.emplace_back(slot.name, SecretRef(slot.current->ref));
     }
-    SIQ_RETURN_IF_ERROR(
-        barbican_.SetContainerAcl(ContainerRef(record_.container_ref), acl));
-    Call("PUT", "/v1/containers/{id}/acl", record_.container_name);
-    return OkStatus();
+    return EnsureReadAcls(barbican_, secrets, record_.container_name,
+                          ContainerRef(record_.container_ref),
+                          record_.reader_user_id, report_.calls);
   }
 
   [[nodiscard]] Status Complete() {

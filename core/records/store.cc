@@ -697,6 +697,10 @@ Status FileRecordStore::Update(const VpsId& vps, const Change& change) {
   return OkStatus();
 }
 
+Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
+  return WriteAtomically(path, bytes);
+}
+
 Result<FileLock> FileRecordStore::LockFor(std::string_view suffix,
                                           std::chrono::milliseconds wait) {
   return AcquireFileLock(path_ + std::string(suffix), wait, clock_);

@@ -116,6 +116,15 @@ class FileLock {
                                                std::chrono::milliseconds wait,
                                                Clock& clock = DefaultClock());
 
+// Replaces the file at `path` with `bytes`, atomically and durably: a
+// temporary file in the same directory (created 0600, fsync), renamed over
+// `path`, then the directory synced. Readers and a crash see the old file or
+// the new one, whole. Fails with kIoError naming the file and the system's
+// reason; the old file is then left as it was. Takes no lock: callers that
+// need one hold it. The record store writes with it, and so do backups.
+[[nodiscard]] Status WriteFileAtomically(const std::string& path,
+                                         std::string_view bytes);
+
 class FileRecordStore : public RecordStore {
  public:
   // A store in the file at `path`, which need not exist yet. Update waits up

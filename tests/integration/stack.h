@@ -84,6 +84,8 @@ struct RunOptions {
   std::map<std::string, std::string> env;
   // When set, file descriptor 3 of siq is this file, opened for writing.
   std::string fd3_path;
+  // When set, siq's standard input is this file instead of /dev/null.
+  std::string stdin_path;
 };
 
 // A siq process started in the background.
