@@ -229,7 +229,7 @@ Result<std::string> Open(std::string_view sealed,
   }
   if (opened != 1) {
     return Status(
-        StatusCode::kPermissionDenied,
+        StatusCode::kCorrupt,
         fmt::format("{}: cannot open it: the {} does not fit, or the bundle "
                     "was altered ({})",
                     name, key.key_path.empty() ? "passphrase" : "key",

@@ -56,9 +56,10 @@ struct OpeningKey {
 // Opens a sealed bundle. `name` (the file it came from) begins every error.
 // Fails with kInvalidArgument when a key or certificate file cannot be
 // read; with kCorrupt when `sealed` is not a CMS AuthEnvelopedData
-// structure; with kPermissionDenied when the key or passphrase does not
-// open it, or the authentication tag does not match (a wrong passphrase and
-// an altered bundle cannot be told apart, and the message says so).
+// structure, and also when the key or passphrase does not open it or the
+// authentication tag does not match (a wrong passphrase and an altered
+// bundle cannot be told apart, and the message says so). Not
+// kPermissionDenied: that is siq's policy saying no (exit 3).
 [[nodiscard]] Result<std::string> Open(std::string_view sealed,
                                        const OpeningKey& key,
                                        std::string_view name);

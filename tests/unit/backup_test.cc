@@ -104,7 +104,7 @@ TEST_F(BackupTest, KeyOfAnotherCertificateDoesNotOpen) {
                       .certificate_path = Path("stranger.crt")},
                      "b.p7m");
 
-  EXPECT_EQ(opened.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(opened.status().code(), StatusCode::kCorrupt);
   EXPECT_NE(opened.status().message().find("b.p7m"), std::string::npos);
 }
 
@@ -117,7 +117,7 @@ TEST_F(BackupTest, PassphraseOpensAndAWrongOneDoesNot) {
 
   ASSERT_TRUE(right.ok()) << right.status().message();
   EXPECT_EQ(*right, kPlain);
-  EXPECT_EQ(wrong.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(wrong.status().code(), StatusCode::kCorrupt);
   EXPECT_NE(wrong.status().message().find("passphrase"), std::string::npos);
 }
 
