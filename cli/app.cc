@@ -214,8 +214,7 @@ Result<barbican::ConnectionShare::GuardMaker> MakeGuardMaker(
                            role.role, set->dir);
   return barbican::ConnectionShare::GuardMaker(
       [set = std::move(*set), role = std::move(role)] {
-        return std::make_unique<policy::PolicyGuard>(set, role.role,
-                                                     role.vars);
+        return std::make_unique<policy::PolicyGuard>(set, role.role, role.vars);
       });
 }
 

@@ -28,7 +28,8 @@ listed), no_human_access (successful payload reads by identities outside
 audit.service_accounts and the VPS readers, from Barbican's CADF audit
 events; reads through GET /v1/secrets/{id} by people are possible payload
 reads and warn), encryption_at_rest (Barbican's secret stores, encrypted
-backup bundles in audit.backup_dirs, record and backup files mode 0600),
+backup bundles in audit.backup_dirs and backup.directory, record and
+backup files mode 0600),
 acl_least_privilege (each secret private to its VPS's reader) and
 records_match_barbican (no orphans, no dangling refs).
 

@@ -1,6 +1,10 @@
 #include "core/audit/auditor.h"
 
+#include <algorithm>
+#include <filesystem>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -9,6 +13,19 @@
 
 namespace siq::audit {
 namespace {
+
+// The audit's own backup_dirs, and `siq backup`'s directory when it exists:
+// the bundles siq writes are always checked.
+std::vector<std::string> BackupDirs(const config::Config& config) {
+  std::vector<std::string> dirs = config.audit.backup_dirs;
+  std::error_code error;
+  if (std::filesystem::is_directory(config.backup.directory, error) &&
+      std::find(dirs.begin(), dirs.end(), config.backup.directory) ==
+          dirs.end()) {
+    dirs.push_back(config.backup.directory);
+  }
+  return dirs;
+}
 
 bool Selected(const AuditRequest& request, std::string_view id) {
   return request.only.empty() || request.only.count(id) > 0;
@@ -91,7 +108,7 @@ Result<Report> RunAudit(const AuditRequest& request, AuditContext& context) {
       check = AccessFromLogs(request, context, *fleet);
     } else if (id == kEncryptionAtRest) {
       check = EncryptionCheck(*context.session, context.records_path,
-                              context.config.audit.backup_dirs);
+                              BackupDirs(context.config));
     } else if (id == kAclLeastPrivilege) {
       check = AclCheck(*fleet, *context.barbican);
     } else {

@@ -69,7 +69,7 @@ class Reader {
                     const std::string& field,
                     std::vector<std::string>& values) const {
     if (!node.IsSequence()) {
-      return Error(node, fmt::format("{} must be a list of names", field));
+      return Error(node, fmt::format("{} must be a list", field));
     }
     values.clear();
     for (const auto& item : node) {
@@ -267,22 +267,6 @@ class Reader {
     return OkStatus();
   }
 
-  Result<std::vector<std::string>> StringList(const YAML::Node& node,
-                                              const std::string& field) const {
-    if (!node.IsSequence()) {
-      return Error(node, fmt::format("{} must be a list", field));
-    }
-    std::vector<std::string> values;
-    for (const auto& entry : node) {
-      auto value = String(entry, field);
-      if (!value.ok()) {
-        return value.status();
-      }
-      values.push_back(*value);
-    }
-    return values;
-  }
-
   Status Audit(const YAML::Node& node, AuditSettings& audit) const {
     SIQ_RETURN_IF_ERROR(
         CheckKeys(node, {"service_accounts", "endpoints", "backup_dirs"}));
@@ -290,11 +274,7 @@ class Reader {
          {std::pair{"service_accounts", &audit.service_accounts},
           std::pair{"backup_dirs", &audit.backup_dirs}}) {
       if (node[field]) {
-        auto values = StringList(node[field], field);
-        if (!values.ok()) {
-          return values.status();
-        }
-        *target = std::move(*values);
+        SIQ_RETURN_IF_ERROR(StringList(node[field], field, *target));
       }
     }
     if (node["endpoints"]) {
@@ -424,17 +404,8 @@ class Reader {
       backup.directory = *value;
     }
     if (node["recipients"]) {
-      if (!node["recipients"].IsSequence()) {
-        return Error(node["recipients"],
-                     "recipients must be a list of certificate files");
-      }
-      for (const auto& entry : node["recipients"]) {
-        auto value = String(entry, "recipients");
-        if (!value.ok()) {
-          return value.status();
-        }
-        backup.recipients.push_back(*value);
-      }
+      SIQ_RETURN_IF_ERROR(
+          StringList(node["recipients"], "recipients", backup.recipients));
     }
     if (node["keep"]) {
       int keep = 0;

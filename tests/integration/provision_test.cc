@@ -654,6 +654,25 @@ TEST_F(ProvisionBatchTest, OneFailingVpsLeavesTheOthersCompleteAndExitsFour) {
   EXPECT_TRUE(SecretsOf(bad_vps).empty());
 }
 
+TEST_F(ProvisionBatchTest, EveryWorkerIsHeldToTheActingRolesPolicy) {
+  std::string file = WriteBatch(2);
+  std::string config = dir_ + "/support.yaml";
+  std::ofstream(config) << "role: support\n";
+
+  RunResult result = ProvisionBatch(file, {"--config", config});
+
+  EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kPolicyDenied))
+      << result.err;
+  auto doc = nlohmann::json::parse(result.out);
+  EXPECT_EQ(doc["failed"], 2);
+  EXPECT_NE(doc["results"][0]["error"].get<std::string>().find("support"),
+            std::string::npos)
+      << doc.dump();
+  for (const std::string& vps : vpss_) {
+    EXPECT_TRUE(SecretsOf(vps).empty()) << vps;
+  }
+}
+
 TEST_F(ProvisionBatchTest, BadLineIsNamedAndNothingIsProvisioned) {
   std::string file = WriteBatch(2);
   std::ofstream(file, std::ios::app) << "vps_bad%,org-batch,production,r\n";
