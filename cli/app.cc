@@ -232,7 +232,8 @@ Status GuardConnection(barbican::Connection& connection,
 
 Result<std::unique_ptr<barbican::Connection>> Connect(
     const GlobalOptions& options,
-    const std::optional<ActingRole>& acting) {
+    const std::optional<ActingRole>& acting,
+    AuthenticateAt when) {
   keystone::EnvLookup env = keystone::ProcessEnvironment();
   auto config = keystone::LoadAuthConfig(options.auth, env,
                                          keystone::CloudsYamlPaths(env));
@@ -243,6 +244,9 @@ Result<std::unique_ptr<barbican::Connection>> Connect(
   auto connection = std::make_unique<barbican::Connection>(
       std::move(*config), TransportFrom(options));
   SIQ_RETURN_IF_ERROR(GuardConnection(*connection, acting));
+  if (when == AuthenticateAt::kConnect) {
+    SIQ_RETURN_IF_ERROR(connection->session().Authenticate());
+  }
   return connection;
 }
 

@@ -95,12 +95,19 @@ void RememberConfigFlag(const std::string& path);
 Status GuardConnection(barbican::Connection& connection,
                        const std::optional<ActingRole>& acting = std::nullopt);
 
+// When a connection authenticates: at once, so that refused credentials
+// stop a command before it changes anything (exit 7) and Keystone sees one
+// failed attempt rather than one per item; or at the first request, for
+// doctor, which reports authentication as a check of its own.
+enum class AuthenticateAt { kConnect, kFirstRequest };
+
 // Loads the credentials (flags, OS_*, clouds.yaml), removes the secret ones
-// from the environment, and builds a connection guarded by the policies as
-// GuardConnection says. No request is made yet.
+// from the environment, builds a connection guarded by the policies as
+// GuardConnection says, and authenticates as `when` says.
 Result<std::unique_ptr<barbican::Connection>> Connect(
     const GlobalOptions& options,
-    const std::optional<ActingRole>& acting = std::nullopt);
+    const std::optional<ActingRole>& acting = std::nullopt,
+    AuthenticateAt when = AuthenticateAt::kConnect);
 
 // As Connect, but the parts that threads share: one token, one pool; each
 // connection it makes is guarded as GuardConnection says.

@@ -85,7 +85,8 @@ Status RoundTrip(barbican::Client& client, std::string& detail) {
 ExitCode RunDoctor(const GlobalOptions& options,
                    OutputFormat format,
                    bool round_trip) {
-  auto connection = Connect(options);
+  auto connection =
+      Connect(options, std::nullopt, AuthenticateAt::kFirstRequest);
   if (!connection.ok()) {
     return Fail(connection.status());
   }

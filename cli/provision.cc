@@ -159,6 +159,10 @@ Result<provision::Request> MakeRequest(const Flags& flags) {
   return request;
 }
 
+double Seconds(std::chrono::milliseconds elapsed) {
+  return std::chrono::duration<double>(elapsed).count();
+}
+
 void PrintBatch(const provision::BatchReport& report, OutputFormat format) {
   size_t total = report.items.size();
   if (format == OutputFormat::kJson) {
@@ -189,13 +193,12 @@ void PrintBatch(const provision::BatchReport& report, OutputFormat format) {
         item.status.ok() ? std::string(provision::OutcomeName(item.outcome))
                          : "failed: " + item.status.message();
     rows.push_back({item.vps.str(), std::to_string(item.line),
-                    fmt::format("{:.1f}s", item.elapsed.count() / 1000.0),
-                    outcome});
+                    fmt::format("{:.1f}s", Seconds(item.elapsed)), outcome});
   }
   PrintTable({"vps", "line", "time", "outcome"}, rows);
   fmt::print("\n{} VPS{}: {} done, {} failed, {:.1f}s\n", total,
              total == 1 ? "" : "s", total - report.failed, report.failed,
-             report.elapsed.count() / 1000.0);
+             Seconds(report.elapsed));
 }
 
 // "provisioning: 12/20 done, 1 failed", redrawn in place on a terminal.
@@ -205,7 +208,7 @@ void ShowProgress(const provision::BatchProgress& progress) {
   if (progress.done == progress.total) {
     fmt::print(stderr, "\n");
   }
-  std::fflush(stderr);
+  (void)std::fflush(stderr);
 }
 
 ExitCode BatchExitCode(const provision::BatchReport& report) {

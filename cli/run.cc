@@ -133,6 +133,7 @@ Result<std::unique_ptr<barbican::Connection>> ConnectWithFile(
   auto connection = std::make_unique<barbican::Connection>(
       std::move(*config), TransportFrom(options));
   SIQ_RETURN_IF_ERROR(GuardConnection(*connection, acting));
+  SIQ_RETURN_IF_ERROR(connection->session().Authenticate());
   return connection;
 }
 

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -101,6 +103,40 @@ TEST(CliTest, WrongPasswordExitsWithTheAuthenticationCode) {
   EXPECT_NE(result.err.find(StackVariable("OS_AUTH_URL")), std::string::npos)
       << result.err;
   EXPECT_EQ(result.err.find("wrong-password"), std::string::npos);
+}
+
+// Refused credentials stop every command before it touches anything: one
+// failed attempt at Keystone, exit 7, the record file as it was.
+TEST(CliTest, WrongPasswordStopsEveryCommandBeforeItActs) {
+  std::string records = ::testing::TempDir() + UniqueName("records") + ".json";
+  RunResult provisioned = RunSiq(
+      {"provision", "--vps", UniqueName("vps-auth"), "--org", "org-1",
+       "--records", records, "--create-reader", "--reader-credential-fd", "3"},
+      {.fd3_path = records + ".reader.yaml"});
+  ASSERT_EQ(provisioned.exit_code, 0) << provisioned.err;
+  std::string before = ReadFile(records);
+  std::vector<std::vector<std::string>> commands = {
+      {"rotate", "--due", "--records", records},
+      {"policy", "apply", "--records", records},
+      {"recover", "--all", "--records", records},
+      {"backup", "--records", records, "--out",
+       ::testing::TempDir() + UniqueName("bundle") + ".p7m", "--passphrase-fd",
+       "0"},
+      {"audit", "--records", records, "--only", "records_match_barbican"},
+  };
+
+  std::string passphrase = records + ".passphrase";
+  std::ofstream(passphrase) << "a backup passphrase\n";
+
+  for (const auto& command : commands) {
+    RunResult result = RunSiq(
+        command,
+        {.env = {{"OS_PASSWORD", "wrong-password"}}, .stdin_path = passphrase});
+
+    EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kAuthFailed))
+        << command[0] << ": " << result.err;
+    EXPECT_EQ(ReadFile(records), before) << command[0];
+  }
 }
 
 TEST(CliTest, MissingCredentialsNameTheSetting) {
