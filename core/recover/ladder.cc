@@ -12,6 +12,7 @@
 #include "core/base/log.h"
 #include "core/provision/container_steps.h"
 #include "core/provision/provisioner.h"
+#include "core/rotate/plan.h"
 
 namespace siq::recover {
 namespace {
@@ -35,6 +36,40 @@ bool SameEntries(std::vector<ContainerEntry> a, std::vector<ContainerEntry> b) {
   std::sort(a.begin(), a.end(), order);
   std::sort(b.begin(), b.end(), order);
   return a == b;
+}
+
+// The entries a VPS's container holds for `record`: each kind's current
+// secret, and while a rotation runs its pending secret (told to the VPS,
+// not yet promoted) or its previous one (promoted, in its grace period).
+// Recover must keep those: taking them out would cut a rotation short.
+std::vector<ContainerEntry> ContainerEntries(const Deployment& record) {
+  std::vector<ContainerEntry> entries;
+  for (const auto& [kind, slot] : record.secrets) {
+    if (slot.current && !slot.current->ref.empty()) {
+      entries.push_back({kind, SecretRef(slot.current->ref)});
+    }
+    std::string_view state = slot.rotation_state;
+    if (slot.pending &&
+        (state == rotate::state::kTold || state == rotate::state::kConfirmed)) {
+      entries.push_back({kind, SecretRef(slot.pending->ref)});
+    }
+    if (slot.previous && state == rotate::state::kPromoted) {
+      entries.push_back({kind, SecretRef(slot.previous->ref)});
+    }
+  }
+  return entries;
+}
+
+// Whether `held` is what the container should hold for `record`. A retiring
+// rotation takes the previous secret out first: with or without it fits.
+bool ContainerFits(std::vector<ContainerEntry> held, const Deployment& record) {
+  for (const auto& [kind, slot] : record.secrets) {
+    if (slot.previous && slot.rotation_state == rotate::state::kRetiring) {
+      ContainerEntry retiring{kind, SecretRef(slot.previous->ref)};
+      held.erase(std::remove(held.begin(), held.end(), retiring), held.end());
+    }
+  }
+  return SameEntries(std::move(held), ContainerEntries(record));
 }
 
 // The record as it is once recovered, for comparing with the stored one.
@@ -147,7 +182,7 @@ class Recoverer::Check {
                        out_.container_ref));
       out_.target.container_ref = out_.container_ref;
     }
-    if (!SameEntries(container_->secrets, Entries())) {
+    if (!ContainerFits(container_->secrets, out_.target)) {
       container_ok_ = false;
       Find(
           fmt::format("the container {} does not hold exactly the {} "
@@ -217,16 +252,6 @@ class Recoverer::Check {
             std::string_view path,
             std::string_view what) {
     out_.plan.push_back(fmt::format("{} {}  {}", method, path, what));
-  }
-
-  std::vector<ContainerEntry> Entries() const {
-    std::vector<ContainerEntry> entries;
-    for (const auto& [kind, slot] : out_.target.secrets) {
-      if (slot.current && !slot.current->ref.empty()) {
-        entries.push_back({kind, SecretRef(slot.current->ref)});
-      }
-    }
-    return entries;
   }
 
   // Whether Barbican holds `ref` as the secret named `name`.
@@ -327,7 +352,7 @@ class Recoverer::Check {
     if (!container_) {
       Call("POST", "/v1/containers",
            fmt::format("container {} with the same {} secret refs", name,
-                       Entries().size()));
+                       ContainerEntries(out_.target).size()));
     } else if (!container_ok_ || out_.rung == Rung::kReprovision) {
       Call("POST|DELETE", "/v1/containers/{id}/secrets",
            fmt::format("entries of {} made to match the record", name));
@@ -401,10 +426,9 @@ Status Recoverer::Rebuild(const Diagnosis& diagnosis, Report& report) {
   report.calls.push_back("write record  " + record.vps.str());
   Failpoint("recover.after-record");
 
-  std::vector<ContainerEntry> entries;
+  std::vector<ContainerEntry> entries = ContainerEntries(record);
   std::vector<std::pair<std::string, SecretRef>> secrets;
   for (const auto& [kind, slot] : record.secrets) {
-    entries.push_back({kind, SecretRef(slot.current->ref)});
     secrets.emplace_back(slot.name, SecretRef(slot.current->ref));
   }
   auto container = provision::EnsureContainer(
@@ -463,10 +487,7 @@ Status Recoverer::Reprovision(const Diagnosis& diagnosis, Report& report) {
   record = provisioned->deployment;
 
   // Entries of deleted secrets that Barbican kept would confuse the VPS.
-  std::vector<ContainerEntry> entries;
-  for (const auto& [kind, slot] : record.secrets) {
-    entries.push_back({kind, SecretRef(slot.current->ref)});
-  }
+  std::vector<ContainerEntry> entries = ContainerEntries(record);
   auto container = provision::EnsureContainer(
       barbican_, record.container_name, record.container_ref, entries,
       provision::ExtraEntries::kRemove, report.calls);

@@ -139,6 +139,50 @@ TEST_F(RecoverTest, IntactVpsIsRungOneWithNothingPlanned) {
   EXPECT_EQ(transport_.Pending(), 0u);
 }
 
+// Found by a newcomer: recover took a promoted rotation's previous secret
+// out of the container in its grace period, and a told one's pending.
+TEST_F(RecoverTest, ARotationsEntriesInTheContainerAreNotDamage) {
+  constexpr char kOther[] = "https://barbican.example:9311/v1/secrets/s-0";
+  for (std::string state : {"told", "promoted", "retiring"}) {
+    StoreRecord();
+    ASSERT_TRUE(store_
+                    .Update(vps_,
+                            [&](std::optional<records::Deployment>& r) {
+                              records::SecretSlot& slot =
+                                  r->secrets["JWT_SECRET"];
+                              slot.rotation_state = state;
+                              auto other =
+                                  records::SecretVersion{.ref = kOther};
+                              if (state == "told") {
+                                slot.pending = other;
+                              } else {
+                                slot.previous = other;
+                              }
+                              return OkStatus();
+                            })
+                    .ok());
+    if (state == "told") {
+      ExpectToken();  // the session keeps its token for the later rounds
+    }
+    transport_.Enqueue(JsonAnswer(
+        200, {{"secret_ref", kSecret}, {"name", "vps-1_JWT_SECRET"}}));
+    transport_.Enqueue(JsonAnswer(
+        200, {{"container_ref", kContainer},
+              {"name", "vps-1"},
+              {"secret_refs",
+               {{{"name", "JWT_SECRET"}, {"secret_ref", kSecret}},
+                {{"name", "JWT_SECRET"}, {"secret_ref", kOther}}}}}));
+    transport_.Enqueue(JsonAnswer(200, PrivateAcl()));
+    transport_.Enqueue(JsonAnswer(200, PrivateAcl()));
+
+    auto diagnosis = Diagnose();
+
+    ASSERT_TRUE(diagnosis.ok()) << diagnosis.status().message();
+    EXPECT_EQ(diagnosis->rung, Rung::kNothingToDo) << state;
+    EXPECT_TRUE(diagnosis->findings.empty()) << state;
+  }
+}
+
 TEST_F(RecoverTest, OpenAclIsRungTwo) {
   StoreRecord();
   ExpectToken();
