@@ -636,7 +636,7 @@ Result<Report> Rotator::Run(const Request& request, const Progress& progress) {
   std::vector<Work> work;
   auto plan = [&](const Deployment& deployment) {
     report.deployments += 1;
-    Work next{.deployment = deployment};
+    std::vector<PlannedRotation> to_act;
     for (PlannedRotation& planned :
          PlanDeployment(deployment, config_.secret_kinds, plan_request)) {
       if (planned.action == Action::kNone) {
@@ -644,11 +644,13 @@ Result<Report> Rotator::Run(const Request& request, const Progress& progress) {
       } else if (dry) {
         report.items.push_back(Plan(planned));
       } else {
-        next.planned.push_back(std::move(planned));
+        to_act.push_back(std::move(planned));
       }
     }
-    if (!next.planned.empty()) {
-      work.push_back(std::move(next));
+    // Copied only when there is work: most records of a fleet have none.
+    if (!to_act.empty()) {
+      work.push_back(
+          Work{.deployment = deployment, .planned = std::move(to_act)});
     }
     return OkStatus();
   };
