@@ -641,16 +641,16 @@ Result<Report> Rotator::Run(const Request& request, const Progress& progress) {
          PlanDeployment(deployment, config_.secret_kinds, plan_request)) {
       if (planned.action == Action::kNone) {
         report.not_due += 1;
-      } else if (dry) {
-        report.items.push_back(Plan(planned));
       } else {
         to_act.push_back(std::move(planned));
       }
     }
-    // Copied only when there is work: most records of a fleet have none.
+    // Copied only when there is work to act on: most records of a fleet
+    // have none, and a dry run acts on none.
     if (!to_act.empty()) {
       work.push_back(
-          Work{.deployment = deployment, .planned = std::move(to_act)});
+          Work{.deployment = dry ? std::nullopt : std::optional(deployment),
+               .planned = std::move(to_act)});
     }
     return OkStatus();
   };
@@ -658,7 +658,11 @@ Result<Report> Rotator::Run(const Request& request, const Progress& progress) {
 
   for (size_t i = 0; i < work.size(); ++i) {
     for (const PlannedRotation& planned : work[i].planned) {
-      Act(work[i].deployment, planned, report);
+      if (dry) {
+        report.items.push_back(Plan(planned));
+      } else {
+        Act(*work[i].deployment, planned, report);
+      }
     }
     if (progress) {
       progress(i + 1, work.size());

@@ -118,9 +118,10 @@ class Rotator {
  private:
   class Walk;
 
-  // A deployment with rotations to act on, in the order planned.
+  // A deployment with rotations to act on, in the order planned; the
+  // record is kept unless the run is dry.
   struct Work {
-    records::Deployment deployment;
+    std::optional<records::Deployment> deployment;
     std::vector<PlannedRotation> planned;
   };
 
