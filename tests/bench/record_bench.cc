@@ -61,7 +61,7 @@ records::Deployment MakeRecord(size_t n, TimePoint now) {
         .created_at = now};
     // Nothing is due: at least 30 days ahead, spread over the interval.
     slot.due_at = now + std::chrono::days(30) +
-                  std::chrono::hours((n * 13 + k) % (24 * 60));
+                  std::chrono::hours((n * 13 + k) % (size_t{24} * 60));
     record.secrets[kind.kind] = std::move(slot);
     ++k;
   }
@@ -147,7 +147,7 @@ int Read(std::string_view mode, const std::string& path) {
 }  // namespace
 }  // namespace siq
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   std::string_view mode = argc > 1 ? argv[1] : "";
   if (mode == "generate" && argc == 4) {
     return siq::Generate(std::stoul(argv[2]), argv[3]);
@@ -158,10 +158,12 @@ int main(int argc, char** argv) {
   if ((mode == "load-all" || mode == "for-each") && argc == 3) {
     return siq::Read(mode, argv[2]);
   }
-  std::fputs(
+  (void)std::fputs(
       "usage: siq_record_bench generate N FILE | generate-document N FILE | "
-      "load-all FILE | "
-      "for-each FILE\n",
+      "load-all FILE | for-each FILE\n",
       stderr);
+  return 1;
+} catch (const std::exception& e) {
+  (void)std::fprintf(stderr, "siq_record_bench: %s\n", e.what());
   return 1;
 }
