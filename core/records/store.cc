@@ -1,17 +1,21 @@
 #include "core/records/store.h"
 
 #include <fcntl.h>
+#include <simdjson.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <memory>
+#include <new>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -140,7 +144,9 @@ Result<json> ParseJson(const std::string& path, const std::string& text) {
   }
 }
 
-Status CheckSchemaVersion(const std::string& path, const json& root) {
+Status CheckSchemaVersion(const std::string& path,
+                          const json& root,
+                          int expected = kDocumentSchemaVersion) {
   auto version = root.find("schema_version");
   if (version == root.end()) {
     return Corrupt(path, "schema_version: missing");
@@ -148,10 +154,10 @@ Status CheckSchemaVersion(const std::string& path, const json& root) {
   if (!version->is_number_integer()) {
     return Corrupt(path, "schema_version: not a whole number");
   }
-  if (*version != kRecordSchemaVersion) {
+  if (*version != expected) {
     return Corrupt(path, fmt::format("schema_version is {}, and this siq "
                                      "reads schema_version {} only",
-                                     version->dump(), kRecordSchemaVersion));
+                                     version->dump(), expected));
   }
   return OkStatus();
 }
@@ -211,36 +217,16 @@ Result<Records> ParseRecords(const std::string& path, const std::string& text) {
   return records;
 }
 
-// Every record in the file; none when there is no file yet.
-Result<Records> ReadRecords(const std::string& path) {
-  Result<std::optional<std::string>> text = ReadFileIfExists(path);
-  if (!text.ok()) {
-    return text.status();
-  }
-  if (!text->has_value()) {
-    Logger()->debug("{} does not exist yet: no records", path);
-    return Records();
-  }
-
-  Result<Records> records = ParseRecords(path, **text);
-  if (records.ok()) {
-    Logger()->debug("read {}: {} records, {} bytes", path, records->size(),
-                    (*text)->size());
-  }
-  return records;
-}
-
+// The lines layout: a header line, then one compact record per line in
+// the order of VPS ids.
 Result<std::string> Serialize(const std::string& path, const Records& records) {
-  json deployments = json::object();
-  for (const auto& [vps, deployment] : records) {
-    deployments[vps.str()] = ToJson(deployment);
-  }
-  json root = json::object();
-  root["schema_version"] = kRecordSchemaVersion;
-  root["deployments"] = std::move(deployments);
-
+  std::string bytes = json{{"schema_version", kRecordSchemaVersion}}.dump();
+  bytes += '\n';
   try {
-    return root.dump(2) + "\n";
+    for (const auto& [vps, deployment] : records) {
+      bytes += ToJson(deployment).dump();
+      bytes += '\n';
+    }
   } catch (const json::type_error&) {
     // Text from a flag may be any bytes; JSON holds UTF-8 only.
     return Status(StatusCode::kInvalidArgument,
@@ -248,6 +234,7 @@ Result<std::string> Serialize(const std::string& path, const Records& records) {
                               "valid UTF-8",
                               path));
   }
+  return bytes;
 }
 
 Status CheckDirectoryExists(const std::string& path) {
@@ -510,8 +497,8 @@ class ReadIterator {
   BlockReader* reader_ = nullptr;
 };
 
-// Streams the file at `path` through `visit`; see FileRecordStore::ForEach.
-Status WalkRecords(const std::string& path, const RecordStore::Visit& visit) {
+// Streams a file of the document layout through `visit`.
+Status WalkDocument(const std::string& path, const RecordStore::Visit& visit) {
   UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) {
@@ -547,6 +534,304 @@ Status WalkRecords(const std::string& path, const RecordStore::Visit& visit) {
   SIQ_RETURN_IF_ERROR(CheckTopLevel(path, root));
   Logger()->debug("walked {}: {} records", path, walker.visited());
   return OkStatus();
+}
+
+// A file read one line at a time, each line held in a buffer padded for
+// simdjson. Not for sharing between threads.
+class LineFile {
+ public:
+  explicit LineFile(FILE* file) : file_(file, &std::fclose) {}
+
+  // The next line without its '\n', or nothing at the end of the file.
+  // Fails with kIoError naming `path` when reading fails.
+  Result<std::optional<std::string_view>> Next(const std::string& path) {
+    errno = 0;
+    ssize_t length = getline(&buffer_.data, &buffer_.capacity, file_.get());
+    if (length < 0) {
+      if (std::ferror(file_.get()) != 0) {
+        return ErrnoStatus("reading", path);
+      }
+      return std::optional<std::string_view>();
+    }
+    ++number_;
+    auto size = static_cast<size_t>(length);
+    if (size > 0 && buffer_.data[size - 1] == '\n') {
+      --size;
+    }
+    Reserve(size + simdjson::SIMDJSON_PADDING);
+    return std::optional<std::string_view>(
+        std::string_view(buffer_.data, size));
+  }
+
+  // The number of the line Next returned last, counting from 1.
+  size_t number() const { return number_; }
+
+  // Back to the first line.
+  void Rewind() {
+    std::rewind(file_.get());
+    number_ = 0;
+  }
+
+ private:
+  // getline's buffer, which it grows with realloc(3).
+  struct Buffer {
+    Buffer() = default;
+    Buffer(const Buffer&) = delete;
+    Buffer& operator=(const Buffer&) = delete;
+    ~Buffer() { std::free(data); }  // NOLINT(cppcoreguidelines-no-malloc)
+    char* data = nullptr;
+    size_t capacity = 0;
+  };
+
+  // simdjson reads up to SIMDJSON_PADDING bytes past the end of its input.
+  void Reserve(size_t size) {
+    if (buffer_.capacity < size) {
+      // NOLINTNEXTLINE(cppcoreguidelines-no-malloc)
+      void* grown = std::realloc(buffer_.data, size);
+      if (grown == nullptr) {
+        throw std::bad_alloc();
+      }
+      buffer_.data = static_cast<char*>(grown);
+      buffer_.capacity = size;
+    }
+  }
+
+  std::unique_ptr<FILE, decltype(&std::fclose)> file_;
+  Buffer buffer_;
+  size_t number_ = 0;
+};
+
+// simdjson's parse, in the form nlohmann's parse would have given.
+json ToNlohmann(simdjson::dom::element element) {
+  using simdjson::dom::element_type;
+  switch (element.type()) {
+    case element_type::OBJECT: {
+      json object = json::object();
+      for (simdjson::dom::key_value_pair field : element.get_object()) {
+        object[std::string(field.key)] = ToNlohmann(field.value);
+      }
+      return object;
+    }
+    case element_type::ARRAY: {
+      json array = json::array();
+      for (simdjson::dom::element item : element.get_array()) {
+        array.push_back(ToNlohmann(item));
+      }
+      return array;
+    }
+    case element_type::STRING:
+      return std::string(element.get_string().value_unsafe());
+    case element_type::INT64: {
+      int64_t value = element.get_int64().value_unsafe();
+      // nlohmann keeps every non-negative whole number unsigned.
+      return value >= 0 ? json(static_cast<uint64_t>(value)) : json(value);
+    }
+    case element_type::UINT64:
+      return element.get_uint64().value_unsafe();
+    case element_type::DOUBLE:
+      return element.get_double().value_unsafe();
+    case element_type::BOOL:
+      return element.get_bool().value_unsafe();
+    case element_type::NULL_VALUE:
+      return nullptr;
+  }
+  return nullptr;
+}
+
+// One line as JSON. simdjson parses well-formed lines fast (its DOM parser
+// picks the AVX2 kernel at run time); a line it refuses goes through
+// nlohmann, whose errors name the column.
+Result<json> ParseLine(const std::string& path,
+                       size_t number,
+                       std::string_view line,
+                       simdjson::dom::parser& parser) {
+  simdjson::dom::element element;
+  if (parser.parse(line.data(), line.size(), false).get(element) ==
+      simdjson::SUCCESS) {
+    return ToNlohmann(element);
+  }
+  try {
+    return json::parse(line);
+  } catch (const json::parse_error& e) {
+    return Corrupt(path, fmt::format("not valid JSON: error at line {}, "
+                                     "column {}",
+                                     number, e.byte));
+  } catch (const json::exception& e) {
+    std::string_view what = e.what();
+    return Corrupt(path, fmt::format("line {}: not valid JSON: {}", number,
+                                     what.substr(what.find(']') + 2)));
+  }
+}
+
+// The first line, when it is the header of the lines layout: a JSON object
+// without "deployments". Anything else is read as the document layout.
+bool IsLinesHeader(std::string_view line) {
+  json header = json::parse(line, nullptr, false);
+  return header.is_object() && !header.contains("deployments");
+}
+
+Status CheckLinesHeader(const std::string& path, std::string_view line) {
+  json header = json::parse(line);
+  for (const auto& item : header.items()) {
+    if (item.key() != "schema_version") {
+      return Corrupt(path,
+                     fmt::format("line 1: {}: unknown field", item.key()));
+    }
+  }
+  Status version = CheckSchemaVersion(path, header, kRecordSchemaVersion);
+  if (!version.ok()) {
+    return Corrupt(
+        path,
+        fmt::format("line 1: {}", version.message().substr(path.size() + 2)));
+  }
+  return OkStatus();
+}
+
+// A record line, checked as strictly as the document layout checks its
+// records; errors name the line and the record's JSON path.
+Result<Deployment> ParseRecordLine(const std::string& path,
+                                   size_t number,
+                                   std::string_view line,
+                                   simdjson::dom::parser& parser) {
+  Result<json> doc = ParseLine(path, number, line, parser);
+  if (!doc.ok()) {
+    return doc.status();
+  }
+  std::string record_path = "record";
+  if (auto vps = doc->find("vps");
+      doc->is_object() && vps != doc->end() && vps->is_string()) {
+    record_path = fmt::format("deployments.{}", vps->get<std::string>());
+  }
+  Result<Deployment> record = DeploymentFromJson(*doc, record_path);
+  if (!record.ok()) {
+    return Corrupt(
+        path, fmt::format("line {}: {}", number, record.status().message()));
+  }
+  return record;
+}
+
+// Visits the records after the header, each once and in VPS-id order: the
+// order is checked as the records pass, so no set of ids is kept.
+Status WalkLines(const std::string& path,
+                 LineFile& file,
+                 const RecordStore::Visit& visit) {
+  simdjson::dom::parser parser;
+  std::optional<VpsId> last;
+  size_t visited = 0;
+  while (true) {
+    Result<std::optional<std::string_view>> line = file.Next(path);
+    if (!line.ok()) {
+      return line.status();
+    }
+    if (!line->has_value()) {
+      break;
+    }
+    Result<Deployment> record =
+        ParseRecordLine(path, file.number(), **line, parser);
+    if (!record.ok()) {
+      return record.status();
+    }
+    if (last && !(*last < record->vps)) {
+      return Corrupt(
+          path, fmt::format("line {}: the record of {} follows "
+                            "that of {}: records are sorted by "
+                            "VPS id, one per VPS",
+                            file.number(), record->vps.str(), last->str()));
+    }
+    last = record->vps;
+    SIQ_RETURN_IF_ERROR(visit(*record));
+    ++visited;
+  }
+  Logger()->debug("walked {}: {} records", path, visited);
+  return OkStatus();
+}
+
+// Opens `path` for reading: null when there is no such file.
+Result<std::unique_ptr<LineFile>> OpenLines(const std::string& path) {
+  FILE* file = std::fopen(path.c_str(), "re");
+  if (file == nullptr) {
+    if (errno == ENOENT) {
+      Logger()->debug("{} does not exist yet: no records", path);
+      return std::unique_ptr<LineFile>();
+    }
+    return ErrnoStatus("reading", path);
+  }
+  return std::make_unique<LineFile>(file);
+}
+
+// Whether `file` holds the lines layout, its header checked; reads the
+// first line. The document layout is reported in the log, once per read.
+Result<bool> ReadHeader(const std::string& path, LineFile& file) {
+  Result<std::optional<std::string_view>> first = file.Next(path);
+  if (!first.ok()) {
+    return first.status();
+  }
+  if (first->has_value() && IsLinesHeader(**first)) {
+    SIQ_RETURN_IF_ERROR(CheckLinesHeader(path, **first));
+    return true;
+  }
+  Logger()->info(
+      "{} has the layout of schema_version {}; the next change "
+      "rewrites it as schema_version {}",
+      path, kDocumentSchemaVersion, kRecordSchemaVersion);
+  return false;
+}
+
+// Streams the file at `path` through `visit`; see FileRecordStore::ForEach.
+Status WalkRecords(const std::string& path, const RecordStore::Visit& visit) {
+  Result<std::unique_ptr<LineFile>> file = OpenLines(path);
+  if (!file.ok()) {
+    return file.status();
+  }
+  if (*file == nullptr) {
+    return OkStatus();
+  }
+  Result<bool> lines = ReadHeader(path, **file);
+  if (!lines.ok()) {
+    return lines.status();
+  }
+  if (*lines) {
+    return WalkLines(path, **file, visit);
+  }
+  return WalkDocument(path, visit);
+}
+
+// Every record in the file; none when there is no file yet.
+Result<Records> ReadRecords(const std::string& path) {
+  Result<std::unique_ptr<LineFile>> file = OpenLines(path);
+  if (!file.ok()) {
+    return file.status();
+  }
+  if (*file == nullptr) {
+    return Records();
+  }
+  Result<bool> lines = ReadHeader(path, **file);
+  if (!lines.ok()) {
+    return lines.status();
+  }
+
+  if (*lines) {
+    Records records;
+    SIQ_RETURN_IF_ERROR(WalkLines(path, **file, [&](const Deployment& record) {
+      records.emplace_hint(records.end(), record.vps, record);
+      return OkStatus();
+    }));
+    return records;
+  }
+
+  Result<std::optional<std::string>> text = ReadFileIfExists(path);
+  if (!text.ok()) {
+    return text.status();
+  }
+  if (!text->has_value()) {
+    return Records();
+  }
+  Result<Records> records = ParseRecords(path, **text);
+  if (records.ok()) {
+    Logger()->debug("read {}: {} records, {} bytes", path, records->size(),
+                    (*text)->size());
+  }
+  return records;
 }
 
 }  // namespace

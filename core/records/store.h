@@ -36,8 +36,10 @@
 
 namespace siq::records {
 
-// The schema_version that FileRecordStore reads and writes.
-inline constexpr int kRecordSchemaVersion = 1;
+// The schema_version that FileRecordStore writes (one record per line).
+inline constexpr int kRecordSchemaVersion = 2;
+// The schema_version of the older layout, one JSON document, still read.
+inline constexpr int kDocumentSchemaVersion = 1;
 
 class RecordStore {
  public:
@@ -136,7 +138,9 @@ class FileRecordStore : public RecordStore {
   // Reading fails with kIoError when the file exists but cannot be read, and
   // with kCorrupt when it is not JSON (naming the line and column), has
   // another schema_version (naming both), or holds a field that is not valid
-  // (naming its JSON path). Every message names the file.
+  // (naming its JSON path), and in the lines layout when a record is out
+  // of VPS-id order or repeated (naming the line). Every message names the
+  // file, and the line of a record in the lines layout.
   [[nodiscard]] Result<std::vector<Deployment>> LoadAll() override;
   [[nodiscard]] Result<std::optional<Deployment>> Load(
       const VpsId& vps) override;

@@ -624,48 +624,69 @@ Result<Report> Rotator::Run(const Request& request, const Progress& progress) {
                   fmt::format("--kind {}: not a kind of the catalog ({})",
                               request.kind, fmt::join(known, ", ")));
   }
-  std::vector<Deployment> deployments;
-  if (request.vps) {
-    auto record = store_.Load(*request.vps);
-    if (!record.ok()) {
-      return record.status();
-    }
-    if (!*record) {
-      return Status(StatusCode::kNotFound,
-                    fmt::format("no deployment record of {}: provision it "
-                                "first",
-                                request.vps->str()));
-    }
-    deployments.push_back(std::move(**record));
-  } else {
-    auto all = store_.LoadAll();
-    if (!all.ok()) {
-      return all.status();
-    }
-    deployments = std::move(*all);
-  }
-
   bool dry = request.dry_run == DryRun::kYes;
-  Report report{.as_of = dry && request.as_of ? *request.as_of : clock_.Now(),
-                .deployments = deployments.size()};
+  Report report{.as_of = dry && request.as_of ? *request.as_of : clock_.Now()};
   PlanRequest plan_request{
       .mode = request.mode, .kind = request.kind, .as_of = report.as_of};
-  for (size_t i = 0; i < deployments.size(); ++i) {
-    for (const PlannedRotation& planned :
-         PlanDeployment(deployments[i], config_.secret_kinds, plan_request)) {
+
+  // Plan each record as it streams by and keep only those with work, so
+  // that memory grows with the work, not with the fleet; act once the
+  // whole store was read, so that a store that cannot be read changes
+  // nothing.
+  std::vector<Work> work;
+  auto plan = [&](const Deployment& deployment) {
+    report.deployments += 1;
+    std::vector<PlannedRotation> to_act;
+    for (PlannedRotation& planned :
+         PlanDeployment(deployment, config_.secret_kinds, plan_request)) {
       if (planned.action == Action::kNone) {
         report.not_due += 1;
-      } else if (dry) {
+      } else {
+        to_act.push_back(std::move(planned));
+      }
+    }
+    // Copied only when there is work to act on: most records of a fleet
+    // have none, and a dry run acts on none.
+    if (!to_act.empty()) {
+      work.push_back(
+          Work{.deployment = dry ? std::nullopt : std::optional(deployment),
+               .planned = std::move(to_act)});
+    }
+    return OkStatus();
+  };
+  SIQ_RETURN_IF_ERROR(PlanRecords(request, plan));
+
+  for (size_t i = 0; i < work.size(); ++i) {
+    for (const PlannedRotation& planned : work[i].planned) {
+      if (dry) {
         report.items.push_back(Plan(planned));
       } else {
-        Act(deployments[i], planned, report);
+        Act(*work[i].deployment, planned, report);
       }
     }
     if (progress) {
-      progress(i + 1, deployments.size());
+      progress(i + 1, work.size());
     }
   }
   return report;
+}
+
+Status Rotator::PlanRecords(const Request& request,
+                            const records::RecordStore::Visit& plan) {
+  if (!request.vps) {
+    return store_.ForEach(plan);
+  }
+  auto record = store_.Load(*request.vps);
+  if (!record.ok()) {
+    return record.status();
+  }
+  if (!*record) {
+    return Status(StatusCode::kNotFound,
+                  fmt::format("no deployment record of {}: provision it "
+                              "first",
+                              request.vps->str()));
+  }
+  return plan(**record);
 }
 
 void Rotator::Act(const Deployment& deployment,

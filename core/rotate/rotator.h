@@ -96,7 +96,8 @@ struct Report {
   bool HasFailures() const;
 };
 
-// Called after each deployment: (done, total).
+// Called after each deployment with work, once all were planned:
+// (done, total).
 using Progress = std::function<void(size_t, size_t)>;
 
 class Rotator {
@@ -116,6 +117,17 @@ class Rotator {
 
  private:
   class Walk;
+
+  // A deployment with rotations to act on, in the order planned; the
+  // record is kept unless the run is dry.
+  struct Work {
+    std::optional<records::Deployment> deployment;
+    std::vector<PlannedRotation> planned;
+  };
+
+  // Calls `plan` on the record of request.vps, or on every record.
+  [[nodiscard]] Status PlanRecords(const Request& request,
+                                   const records::RecordStore::Visit& plan);
 
   void Act(const records::Deployment& deployment,
            const PlannedRotation& planned,

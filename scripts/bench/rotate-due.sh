@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `siq rotate --due --dry-run` over a generated record file of COUNT VPSs
-# (default 100,000; default catalog, 7 kinds each) with nothing due: wall
+# (default 100,000; default catalog, 7 kinds each; the JSON-lines layout of
+# schema_version 2, as siq writes it) with nothing due: wall
 # time and peak memory (goal: under 1 s and 200 MB). Also times the record
 # store's own reads over the same file with build/siq_record_bench:
-# ForEach (streaming, what rotate --due and audit use) and LoadAll.
+# ForEach (streaming, what rotate --due uses) and LoadAll.
 # Appends the figures to bench/RESULTS.md.
 #
 #   scripts/bench/rotate-due.sh [COUNT]

@@ -3,6 +3,9 @@
 //
 //   siq_record_bench generate N FILE   N complete VPSs, default catalog,
 //                                      nothing due for at least 30 days
+//   siq_record_bench generate-document N FILE
+//                                      the same in the layout of
+//                                      schema_version 1 (one document)
 //   siq_record_bench load-all FILE     FileRecordStore::LoadAll
 //   siq_record_bench for-each FILE     FileRecordStore::ForEach
 //
@@ -58,16 +61,33 @@ records::Deployment MakeRecord(size_t n, TimePoint now) {
         .created_at = now};
     // Nothing is due: at least 30 days ahead, spread over the interval.
     slot.due_at = now + std::chrono::days(30) +
-                  std::chrono::hours((n * 13 + k) % (24 * 60));
+                  std::chrono::hours((n * 13 + k) % (size_t{24} * 60));
     record.secrets[kind.kind] = std::move(slot);
     ++k;
   }
   return record;
 }
 
-// Writes the file as FileRecordStore writes it (two-space indentation),
-// one record at a time so that generating needs little memory.
+// Writes the file as FileRecordStore writes it (a header line, then one
+// record per line), one record at a time so that generating needs little
+// memory.
 int Generate(size_t count, const std::string& path) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  TimePoint now = std::chrono::time_point_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now());
+  out << nlohmann::json{{"schema_version", records::kRecordSchemaVersion}}
+             .dump()
+      << '\n';
+  for (size_t n = 0; n < count; ++n) {
+    out << records::ToJson(MakeRecord(n, now)).dump() << '\n';
+  }
+  out.close();
+  return out ? 0 : 1;
+}
+
+// Writes the file as siq wrote it before schema_version 2: one document
+// with two-space indentation.
+int GenerateDocument(size_t count, const std::string& path) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   TimePoint now = std::chrono::time_point_cast<std::chrono::seconds>(
       std::chrono::system_clock::now());
@@ -86,7 +106,7 @@ int Generate(size_t count, const std::string& path) {
     out << (n == 0 ? "\n    \"" : ",\n    \"") << record.vps.str()
         << "\": " << indented;
   }
-  out << "\n  },\n  \"schema_version\": " << records::kRecordSchemaVersion
+  out << "\n  },\n  \"schema_version\": " << records::kDocumentSchemaVersion
       << "\n}\n";
   out.close();
   return out ? 0 : 1;
@@ -127,17 +147,23 @@ int Read(std::string_view mode, const std::string& path) {
 }  // namespace
 }  // namespace siq
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   std::string_view mode = argc > 1 ? argv[1] : "";
   if (mode == "generate" && argc == 4) {
     return siq::Generate(std::stoul(argv[2]), argv[3]);
   }
+  if (mode == "generate-document" && argc == 4) {
+    return siq::GenerateDocument(std::stoul(argv[2]), argv[3]);
+  }
   if ((mode == "load-all" || mode == "for-each") && argc == 3) {
     return siq::Read(mode, argv[2]);
   }
-  std::fputs(
-      "usage: siq_record_bench generate N FILE | load-all FILE | "
-      "for-each FILE\n",
+  (void)std::fputs(
+      "usage: siq_record_bench generate N FILE | generate-document N FILE | "
+      "load-all FILE | for-each FILE\n",
       stderr);
+  return 1;
+} catch (const std::exception& e) {
+  (void)std::fprintf(stderr, "siq_record_bench: %s\n", e.what());
   return 1;
 }

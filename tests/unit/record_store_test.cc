@@ -220,11 +220,103 @@ TEST_F(FileRecordStoreTest, UpdateWritesTheVersionedFileFormat) {
 
   ASSERT_TRUE(Put(store, deployment).ok());
 
-  nlohmann::json expected = {
-      {"schema_version", 1},
-      {"deployments", {{"vps-1", ToJson(deployment)}}},
-  };
-  EXPECT_EQ(nlohmann::json::parse(ReadBytes(path_)), expected);
+  EXPECT_EQ(ReadBytes(path_),
+            "{\"schema_version\":2}\n" + ToJson(deployment).dump() + "\n");
+}
+
+TEST_F(FileRecordStoreTest, UpdateWritesOneRecordPerLineSortedByVpsId) {
+  FileRecordStore store(path_, seconds(1), clock_);
+
+  ASSERT_TRUE(Put(store, Record("vps-2")).ok());
+  ASSERT_TRUE(Put(store, Record("vps-1")).ok());
+
+  EXPECT_EQ(ReadBytes(path_), "{\"schema_version\":2}\n" +
+                                  ToJson(Record("vps-1")).dump() + "\n" +
+                                  ToJson(Record("vps-2")).dump() + "\n");
+}
+
+TEST_F(FileRecordStoreTest, DocumentFileOfSchemaVersion1StillLoads) {
+  nlohmann::json doc = {{"schema_version", 1},
+                        {"deployments",
+                         {{"vps-1", ToJson(Record("vps-1"))},
+                          {"vps-2", ToJson(Record("vps-2"))}}}};
+  WriteBytes(path_, doc.dump(2));
+  FileRecordStore store(path_, seconds(1), clock_);
+
+  Result<std::vector<Deployment>> all = store.LoadAll();
+
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  EXPECT_EQ(*all, (std::vector<Deployment>{Record("vps-1"), Record("vps-2")}));
+}
+
+TEST_F(FileRecordStoreTest, UpdateRewritesADocumentFileAsLines) {
+  nlohmann::json doc = {{"schema_version", 1},
+                        {"deployments", {{"vps-1", ToJson(Record("vps-1"))}}}};
+  WriteBytes(path_, doc.dump(2));
+  FileRecordStore store(path_, seconds(1), clock_);
+
+  ASSERT_TRUE(Put(store, Record("vps-2")).ok());
+
+  EXPECT_EQ(ReadBytes(path_), "{\"schema_version\":2}\n" +
+                                  ToJson(Record("vps-1")).dump() + "\n" +
+                                  ToJson(Record("vps-2")).dump() + "\n");
+}
+
+TEST_F(FileRecordStoreTest, LineThatIsNotJsonIsCorruptNamingTheLine) {
+  WriteBytes(path_, "{\"schema_version\":2}\n" +
+                        ToJson(Record("vps-1")).dump() + "\n{\"vps\": oops}\n");
+  FileRecordStore store(path_, seconds(1), clock_);
+
+  Result<std::vector<Deployment>> all = store.LoadAll();
+
+  EXPECT_EQ(all.status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(all.status().message(),
+            path_ + ": not valid JSON: error at line 3, column 9");
+}
+
+TEST_F(FileRecordStoreTest, BadFieldOnALineIsCorruptNamingTheLineAndPath) {
+  nlohmann::json bad = ToJson(Record("vps-2"));
+  bad["secrets"]["JWT_SECRET"]["due_at"] = "soon";
+  WriteBytes(path_, "{\"schema_version\":2}\n" +
+                        ToJson(Record("vps-1")).dump() + "\n" + bad.dump() +
+                        "\n");
+  FileRecordStore store(path_, seconds(1), clock_);
+
+  Result<std::vector<Deployment>> all = store.LoadAll();
+
+  EXPECT_EQ(all.status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(all.status().message(),
+            path_ +
+                ": line 3: deployments.vps-2.secrets.JWT_SECRET.due_at: not "
+                "an ISO 8601 time: 'soon'");
+}
+
+TEST_F(FileRecordStoreTest, RepeatedRecordIsCorruptNamingTheLine) {
+  WriteBytes(path_, "{\"schema_version\":2}\n" +
+                        ToJson(Record("vps-1")).dump() + "\n" +
+                        ToJson(Record("vps-1")).dump() + "\n");
+  FileRecordStore store(path_, seconds(1), clock_);
+
+  Result<std::vector<Deployment>> all = store.LoadAll();
+
+  EXPECT_EQ(all.status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(all.status().message(),
+            path_ +
+                ": line 3: the record of vps-1 follows that of vps-1: records "
+                "are sorted by VPS id, one per VPS");
+}
+
+TEST_F(FileRecordStoreTest, HeaderOfAnotherSchemaVersionIsCorrupt) {
+  WriteBytes(path_, "{\"schema_version\":3}\n");
+  FileRecordStore store(path_, seconds(1), clock_);
+
+  Result<std::vector<Deployment>> all = store.LoadAll();
+
+  EXPECT_EQ(all.status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(all.status().message(),
+            path_ +
+                ": line 1: schema_version is 3, and this siq reads "
+                "schema_version 2 only");
 }
 
 TEST_F(FileRecordStoreTest, UpdateHandsTheStoredRecordToTheChange) {
@@ -401,8 +493,8 @@ TEST_F(FileRecordStoreTest, UpdateOnAnUnknownSchemaVersionWritesNothing) {
 
 TEST_F(FileRecordStoreTest, BadFieldIsCorruptNamingTheFileAndItsPath) {
   FileRecordStore store(path_, seconds(1), clock_);
-  ASSERT_TRUE(Put(store, Record("vps-1")).ok());
-  nlohmann::json doc = nlohmann::json::parse(ReadBytes(path_));
+  nlohmann::json doc = {{"schema_version", 1},
+                        {"deployments", {{"vps-1", ToJson(Record("vps-1"))}}}};
   doc["deployments"]["vps-1"]["secrets"]["JWT_SECRET"]["due_at"] = "soon";
   WriteBytes(path_, doc.dump());
 
@@ -417,10 +509,9 @@ TEST_F(FileRecordStoreTest, BadFieldIsCorruptNamingTheFileAndItsPath) {
 
 TEST_F(FileRecordStoreTest, UpdateOnABadFieldWritesNothing) {
   FileRecordStore store(path_, seconds(1), clock_);
-  ASSERT_TRUE(Put(store, Record("vps-1")).ok());
-  nlohmann::json doc = nlohmann::json::parse(ReadBytes(path_));
-  doc["deployments"]["vps-1"].erase("region");
-  std::string content = doc.dump();
+  nlohmann::json record = ToJson(Record("vps-1"));
+  record.erase("region");
+  std::string content = "{\"schema_version\":2}\n" + record.dump() + "\n";
   WriteBytes(path_, content);
 
   Status status = Put(store, Record("vps-2"));
@@ -771,6 +862,26 @@ std::string UnderAnotherId() {
   return doc.dump();
 }
 
+std::string LinesWith(const std::string& second_line) {
+  return "{\"schema_version\":2}\n" + ToJson(Record("vps-1")).dump() + "\n" +
+         second_line + "\n";
+}
+
+std::string LineWithBadDueDate() {
+  nlohmann::json bad = ToJson(Record("vps-2"));
+  bad["secrets"]["JWT_SECRET"]["due_at"] = "soon";
+  return LinesWith(bad.dump());
+}
+
+std::string LineOutOfOrder() {
+  return LinesWith(ToJson(Record("vps-0")).dump());
+}
+
+std::string LineCut() {
+  std::string line = ToJson(Record("vps-2")).dump();
+  return LinesWith(line.substr(0, line.size() / 2));
+}
+
 std::string WithRecordCut() {
   std::string whole =
       nlohmann::json{{"schema_version", 1},
@@ -808,7 +919,16 @@ INSTANTIATE_TEST_SUITE_P(
         },
         WithBadDueDate,
         UnderAnotherId,
-        WithRecordCut));
+        WithRecordCut,
+        [] { return std::string("{\"schema_version\":2,\"x\":1}\n"); },
+        [] { return std::string("{\"schema_version\":\"2\"}\n"); },
+        [] { return LinesWith("[]"); },
+        [] { return LinesWith("{}"); },
+        [] { return LinesWith(""); },
+        [] { return LinesWith("{\"vps\": 1e500}"); },
+        LineWithBadDueDate,
+        LineOutOfOrder,
+        LineCut));
 
 TEST_F(FileRecordStoreTest, ForEachOfAnUnreadableFileIsTheIoErrorOfLoadAll) {
   std::filesystem::create_directory(path_);
