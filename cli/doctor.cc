@@ -159,7 +159,7 @@ void AddDoctor(CLI::App& app, GlobalOptions& options, Action& action) {
   auto round_trip = std::make_shared<bool>(false);
   AddOutputOption(*command, *format);
   command->add_flag("--round-trip", *round_trip,
-                    "also store, read back and delete a random secret");
+                    "also store, read back (if allowed) and delete a secret");
   command->callback([&options, &action, format, round_trip] {
     action = [&options, format, round_trip] {
       return RunDoctor(options, *format, *round_trip);
