@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -294,10 +295,17 @@ TEST_F(ProvisionTest, SecondRunOnACompleteVpsMakesNoWriteCalls) {
 
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(nlohmann::json::parse(again.out)["outcome"], "already complete");
-  for (const char* method : {"POST ", "PUT ", "PATCH ", "DELETE "}) {
-    EXPECT_EQ(again.err.find(std::string("http: debug: ") + method),
-              std::string::npos)
-        << again.err;
+  // Getting a token is the one POST: siq authenticates before it acts.
+  std::istringstream lines(again.err);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("/v3/auth/tokens") != std::string::npos) {
+      continue;
+    }
+    for (const char* method : {"POST ", "PUT ", "PATCH ", "DELETE "}) {
+      EXPECT_EQ(line.find(std::string("http: debug: ") + method),
+                std::string::npos)
+          << line;
+    }
   }
   EXPECT_EQ(ReadFile(records_), before);
   EXPECT_EQ(ReadFile(dir_ + "/again.yaml"), "") << "no second credential";
