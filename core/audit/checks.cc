@@ -184,7 +184,8 @@ bool OpenToOthers(const std::string& path, mode_t& mode) {
   return (mode & 077) != 0;
 }
 
-// The CMS content type of the file (DER or PEM), or NID_undef.
+// The CMS content type of the file (DER, PEM or S/MIME, the form siq
+// backup writes), or NID_undef.
 int CmsType(const std::string& path) {
   using BioPtr = std::unique_ptr<BIO, decltype(&BIO_free)>;
   using CmsPtr =
@@ -198,6 +199,10 @@ int CmsType(const std::string& path) {
   if (!cms) {
     (void)BIO_reset(bio.get());
     cms.reset(PEM_read_bio_CMS(bio.get(), nullptr, nullptr, nullptr));
+  }
+  if (!cms) {
+    (void)BIO_reset(bio.get());
+    cms.reset(SMIME_read_CMS(bio.get(), nullptr));
   }
   ERR_clear_error();
   return cms ? OBJ_obj2nid(CMS_get0_type(cms.get())) : NID_undef;

@@ -542,8 +542,8 @@ TEST_F(AuditTest, RecordedSecretGoneFromBarbicanIsDangling) {
   EXPECT_EQ(check["evidence"]["dangling"], 1);
 }
 
-// Backups: an encrypted CMS bundle passes; a plain copy of the records,
-// readable by others, fails twice.
+// Backups: an encrypted CMS bundle (DER or S/MIME) passes; a plain copy of the
+// records, readable by others, fails twice.
 TEST_F(AuditTest, PlainOrOpenBackupFailsCheckFourAndCmsBundlePasses) {
   WriteConfig();
   std::string backups = dir_ + "/backups";
@@ -554,7 +554,9 @@ TEST_F(AuditTest, PlainOrOpenBackupFailsCheckFourAndCmsBundlePasses) {
       "cd {0} && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem "
       "-out cert.pem -subj /CN=siq-test -days 1 2>/dev/null && "
       "openssl cms -encrypt -aes-256-gcm -in {1}/plain.json -outform DER "
-      "-out {1}/bundle.cms cert.pem && chmod 600 {1}/bundle.cms",
+      "-out {1}/bundle.cms cert.pem && chmod 600 {1}/bundle.cms && "
+      "openssl cms -encrypt -aes-256-gcm -in {1}/plain.json "
+      "-out {1}/bundle.p7m cert.pem && chmod 600 {1}/bundle.p7m",
       dir_, backups);
   ASSERT_EQ(std::system(make_bundle.c_str()), 0);  // NOLINT: test setup
 
@@ -562,7 +564,8 @@ TEST_F(AuditTest, PlainOrOpenBackupFailsCheckFourAndCmsBundlePasses) {
 
   EXPECT_EQ(result.exit_code, static_cast<int>(ExitCode::kAuditFailed));
   json check = Check(json::parse(result.out), "encryption_at_rest");
-  EXPECT_EQ(check["evidence"]["backup_files"]["encrypted_bundles"], 1);
+  // One DER, one S/MIME (the form siq backup writes).
+  EXPECT_EQ(check["evidence"]["backup_files"]["encrypted_bundles"], 2);
   EXPECT_EQ(check["evidence"]["backup_files"]["plaintext_backups"], 1);
   EXPECT_EQ(check["evidence"]["secret_stores"]["listed"], false);
   ASSERT_EQ(check["items"].size(), 2u) << check.dump(2);
