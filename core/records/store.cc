@@ -899,10 +899,30 @@ Result<FileLock> AcquireFileLock(const std::string& path,
   return lock;
 }
 
+namespace {
+
+// A record file reached through a symlink is the link's target: the lock
+// and the atomic rename must act on the real file, or the rename would
+// replace the link and the two names would silently diverge.
+std::string ResolvedPath(std::string path) {
+  std::error_code error;
+  if (std::filesystem::is_symlink(path, error)) {
+    auto target = std::filesystem::weakly_canonical(path, error);
+    if (!error) {
+      return target.string();
+    }
+  }
+  return path;
+}
+
+}  // namespace
+
 FileRecordStore::FileRecordStore(std::string path,
                                  std::chrono::milliseconds lock_wait,
                                  Clock& clock)
-    : path_(std::move(path)), lock_wait_(lock_wait), clock_(clock) {}
+    : path_(ResolvedPath(std::move(path))),
+      lock_wait_(lock_wait),
+      clock_(clock) {}
 
 Result<std::vector<Deployment>> FileRecordStore::LoadAll() {
   Result<Records> records = ReadRecords(path_);

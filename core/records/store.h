@@ -129,8 +129,9 @@ class FileLock {
 
 class FileRecordStore : public RecordStore {
  public:
-  // A store in the file at `path`, which need not exist yet. Update waits up
-  // to `lock_wait` for the lock. `clock` must outlive the store.
+  // A store in the file at `path`, which need not exist yet; a symlink is
+  // followed to its target, which is then read, locked and replaced. Update
+  // waits up to `lock_wait` for the lock. `clock` must outlive the store.
   FileRecordStore(std::string path,
                   std::chrono::milliseconds lock_wait,
                   Clock& clock = DefaultClock());

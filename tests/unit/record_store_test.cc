@@ -214,6 +214,24 @@ TEST_F(FileRecordStoreTest, UpdateCreatesTheFileWithTheRecord) {
   EXPECT_EQ(*loaded, deployment);
 }
 
+// Found by a newcomer: writing through a symlink replaced the link with a
+// regular file, and the record went only there.
+TEST_F(FileRecordStoreTest, UpdateThroughASymlinkWritesTheTarget) {
+  FileRecordStore real(path_, seconds(1), clock_);
+  ASSERT_TRUE(Put(real, Record("vps-1")).ok());
+  std::string link = directory_ + "/link.json";
+  std::filesystem::create_symlink(path_, link);
+  FileRecordStore linked(link, seconds(1), clock_);
+
+  Status status = Put(linked, Record("vps-2"));
+
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  Result<std::vector<Deployment>> all = real.LoadAll();
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  EXPECT_EQ(all->size(), 2u);
+}
+
 TEST_F(FileRecordStoreTest, UpdateWritesTheVersionedFileFormat) {
   FileRecordStore store(path_, seconds(1), clock_);
   Deployment deployment = Record("vps-1");
