@@ -52,7 +52,8 @@ file lacks the VPS, or when --from-backup names one.
 Examples:
   $ siq recover vps-prod-001 --dry-run
   $ siq recover vps-prod-001 --key /etc/siq/backup-key.pem --yes
-  $ siq recover --all --from-backup /srv/backup/siq-backup-20261203T020000Z.p7m \
+  $ siq recover --all \
+        --from-backup /srv/backup/siq-backup-20261203T020000Z.p7m \
         --passphrase-fd 3 3</run/secrets/backup-pass --output json
 )help";
 

@@ -31,7 +31,29 @@ constexpr char kDeployer[] = "0af329315dba4aeda746f5d88a8b07b9";
 
 // A line as the local stack's Barbican wrote it (a payload read by admin).
 std::string RealLine() {
-  return R"({"message_id": "047a6b90-8fe6-4bd6-a40a-897e9a6ef44c", "publisher_id": "__main__.py", "event_type": "audit.http.response", "priority": "INFO", "payload": {"typeURI": "http://schemas.dmtf.org/cloud/audit/1.0/event", "eventType": "activity", "id": "9eb707e1-2873-5133-ae97-73603d60f33b", "eventTime": "2026-12-03T16:13:28.348241+0000", "action": "read", "outcome": "success", "observer": {"id": "target"}, "initiator": {"id": "dded651dc4c84b37b48f999c2c7898ce", "typeURI": "service/security/account/user", "name": "admin", "credential": {"token": "***", "identity_status": "Confirmed"}, "host": {"address": "127.0.0.1", "agent": "curl/7.88.1"}, "project_id": "69e3a930441d4466b2c3d1459883162f"}, "target": {"id": "barbican", "typeURI": "service/security/keymanager/secrets/", "name": "barbican", "addresses": [{"url": "http://127.0.0.1:58311", "name": "admin"}]}, "requestPath": "/v1/secrets/56990702-ba61-4fa7-889c-219ff175cace/payload", "tags": ["correlation_id?value=f3f584db-0adb-520a-8665-4cec98c5ecde"], "reason": {"reasonType": "HTTP", "reasonCode": "200"}, "reporterchain": []}, "timestamp": "2026-12-03 16:13:28.443009"})";
+  return R"({"message_id": "047a6b90-8fe6-4bd6-a40a-897e9a6ef44c", )"
+         R"("publisher_id": "__main__.py", "event_type": )"
+         R"("audit.http.response", "priority": "INFO", "payload": )"
+         R"({"typeURI": "http://schemas.dmtf.org/cloud/audit/1.0/)"
+         R"(event", "eventType": "activity", "id": )"
+         R"("9eb707e1-2873-5133-ae97-73603d60f33b", "eventTime": )"
+         R"("2026-12-03T16:13:28.348241+0000", "action": "read", )"
+         R"("outcome": "success", "observer": {"id": "target"}, )"
+         R"("initiator": {"id": "dded651dc4c84b37b48f999c2c7898ce", )"
+         R"("typeURI": "service/security/account/user", "name": )"
+         R"("admin", "credential": {"token": "***", "identity_status": )"
+         R"("Confirmed"}, "host": {"address": "127.0.0.1", "agent": )"
+         R"("curl/7.88.1"}, "project_id": )"
+         R"("69e3a930441d4466b2c3d1459883162f"}, "target": {"id": )"
+         R"("barbican", "typeURI": "service/security/keymanager/secrets/)"
+         R"(", "name": "barbican", "addresses": [{"url": "http://)"
+         R"(127.0.0.1:58311", "name": "admin"}]}, "requestPath": "/v1/)"
+         R"(secrets/56990702-ba61-4fa7-889c-219ff175cace/payload", )"
+         R"("tags": )"
+         R"(["correlation_id?value=f3f584db-0adb-520a-8665-4cec98c5ecde"], )"
+         R"("reason": {"reasonType": "HTTP", "reasonCode": "200"}, )"
+         R"("reporterchain": []}, "timestamp": )"
+         R"("2026-12-03 16:13:28.443009"})";
 }
 
 struct Ev {
@@ -46,7 +68,11 @@ struct Ev {
 // An event in the envelope the stack writes, with the fields of `ev`.
 std::string Line(const Ev& ev) {
   return fmt::format(
-      R"({{"event_type": "audit.http.response", "payload": {{"eventTime": "{}", "action": "{}", "outcome": "{}", "initiator": {{"id": "{}", "name": "{}", "project_id": "p1", "host": {{"address": "10.0.0.1"}}}}, "requestPath": "{}", "reason": {{"reasonCode": "200"}}}}}})",
+      R"({{"event_type": "audit.http.response", "payload": )"
+      R"({{"eventTime": "{}", "action": "{}", "outcome": "{}", )"
+      R"("initiator": {{"id": "{}", "name": "{}", "project_id": )"
+      R"("p1", "host": {{"address": "10.0.0.1"}}}}, "requestPath": )"
+      R"("{}", "reason": {{"reasonCode": "200"}}}}}})",
       ev.time, ev.action, ev.outcome, ev.who, ev.name, ev.path);
 }
 
