@@ -14,6 +14,7 @@
 #include "core/base/status.h"
 #include "core/keystone/auth_config.h"
 #include "core/keystone/session.h"
+#include "tests/unit/fake_keystone.h"
 #include "tests/unit/fake_transport.h"
 
 namespace siq::barbican {
@@ -49,26 +50,6 @@ std::string SecretUrl(std::string_view suffix) {
 
 TimePoint Noon() {
   return std::chrono::sys_days{std::chrono::year{2026} / 12 / 3} + hours{12};
-}
-
-keystone::AuthConfig Config() {
-  keystone::AuthConfig config;
-  config.auth_url = "https://keystone.example:5000/v3";
-  config.username = "deployer";
-  config.user_domain_name = "Default";
-  config.password = SecretBytes("deployer-password");
-  config.project_name = "siq";
-  config.project_domain_name = "Default";
-  return config;
-}
-
-json Catalog() {
-  return json::array({{{"type", "key-manager"},
-                       {"name", "barbican"},
-                       {"endpoints",
-                        {{{"interface", "public"},
-                          {"region_id", "RegionOne"},
-                          {"url", kBarbican}}}}}});
 }
 
 json SecretJson(const std::string& id, const std::string& name) {
@@ -124,9 +105,9 @@ std::string DecodeBase64(std::string_view text) {
 class BarbicanClientTest : public testing::Test {
  protected:
   void SetUp() override {
-    transport_.Enqueue(
-        test::KeystoneTokenAnswer("gAAAA-token", "2026-12-03T12:00:00.000000Z",
-                                  "2026-12-03T13:00:00.000000Z", Catalog()));
+    transport_.Enqueue(test::KeystoneTokenAnswer(
+        "gAAAA-token", "2026-12-03T12:00:00.000000Z",
+        "2026-12-03T13:00:00.000000Z", test::KeyManagerCatalog(kBarbican)));
   }
 
   // Every scripted answer was asked for: no request went missing.
@@ -143,7 +124,7 @@ class BarbicanClientTest : public testing::Test {
 
   FakeTransport transport_;
   FakeClock clock_{Noon()};
-  keystone::Session session_{transport_, Config(), clock_};
+  keystone::Session session_{transport_, test::DeployerConfig(), clock_};
   Client client_{session_, clock_};
 };
 

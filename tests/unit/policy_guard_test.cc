@@ -15,6 +15,7 @@
 #include "core/policy/apply.h"
 #include "core/policy/guard.h"
 #include "core/policy/policy.h"
+#include "tests/unit/fake_keystone.h"
 #include "tests/unit/fake_transport.h"
 
 namespace siq::policy {
@@ -34,25 +35,6 @@ std::string Url(std::string_view path) {
 TimePoint Noon() {
   return std::chrono::sys_days{std::chrono::year{2026} / 12 / 3} +
          std::chrono::hours{12};
-}
-
-keystone::AuthConfig Config() {
-  keystone::AuthConfig config;
-  config.auth_url = "https://keystone.example:5000/v3";
-  config.username = "deployer";
-  config.user_domain_name = "Default";
-  config.password = SecretBytes("deployer-password");
-  config.project_name = "siq";
-  config.project_domain_name = "Default";
-  return config;
-}
-
-json Catalog() {
-  return json::array({{{"type", "key-manager"},
-                       {"endpoints",
-                        {{{"interface", "public"},
-                          {"region_id", "RegionOne"},
-                          {"url", kBarbican}}}}}});
 }
 
 json SecretJson(const std::string& id, const std::string& name) {
@@ -85,9 +67,9 @@ test::ScriptedAnswer Payload(std::string bytes) {
 class PolicyGuardTest : public testing::Test {
  protected:
   void SetUp() override {
-    transport_.Enqueue(
-        test::KeystoneTokenAnswer("gAAAA-token", "2026-12-03T12:00:00.000000Z",
-                                  "2026-12-03T13:00:00.000000Z", Catalog()));
+    transport_.Enqueue(test::KeystoneTokenAnswer(
+        "gAAAA-token", "2026-12-03T12:00:00.000000Z",
+        "2026-12-03T13:00:00.000000Z", test::KeyManagerCatalog(kBarbican)));
   }
 
   void ActAs(const std::string& role,
@@ -113,7 +95,7 @@ class PolicyGuardTest : public testing::Test {
 
   FakeTransport transport_;
   FakeClock clock_{Noon()};
-  keystone::Session session_{transport_, Config(), clock_};
+  keystone::Session session_{transport_, test::DeployerConfig(), clock_};
   barbican::Client client_{session_, clock_};
   std::unique_ptr<PolicyGuard> guard_;
 };

@@ -18,6 +18,7 @@
 #include "core/provision/readers.h"
 #include "core/records/store.h"
 #include "core/recover/ladder.h"
+#include "tests/unit/fake_keystone.h"
 #include "tests/unit/fake_notifier.h"
 #include "tests/unit/fake_transport.h"
 
@@ -32,26 +33,6 @@ constexpr char kBarbican[] = "https://barbican.example:9311";
 constexpr char kSecret[] = "https://barbican.example:9311/v1/secrets/s-1";
 constexpr char kContainer[] = "https://barbican.example:9311/v1/containers/c-1";
 constexpr char kReader[] = "0123456789abcdef0123456789abcdef";
-
-keystone::AuthConfig Config() {
-  keystone::AuthConfig config;
-  config.auth_url = "https://keystone.example:5000/v3";
-  config.username = "deployer";
-  config.user_domain_name = "Default";
-  config.password = SecretBytes("deployer-password");
-  config.project_name = "siq";
-  config.project_domain_name = "Default";
-  return config;
-}
-
-json Catalog() {
-  return json::array({{{"type", "key-manager"},
-                       {"name", "barbican"},
-                       {"endpoints",
-                        {{{"interface", "public"},
-                          {"region_id", "RegionOne"},
-                          {"url", kBarbican}}}}}});
-}
 
 json PrivateAcl() {
   return {{"read", {{"users", {kReader}}, {"project-access", false}}}};
@@ -72,9 +53,9 @@ class RecoverTest : public ::testing::Test {
   ~RecoverTest() override { std::filesystem::remove_all(dir_); }
 
   void ExpectToken() {
-    transport_.Enqueue(
-        test::KeystoneTokenAnswer("gAAAA-token", "2026-12-03T12:00:00.000000Z",
-                                  "2026-12-03T13:00:00.000000Z", Catalog()));
+    transport_.Enqueue(test::KeystoneTokenAnswer(
+        "gAAAA-token", "2026-12-03T12:00:00.000000Z",
+        "2026-12-03T13:00:00.000000Z", test::KeyManagerCatalog(kBarbican)));
   }
 
   void StoreRecord(std::string state = "complete",
@@ -111,9 +92,10 @@ class RecoverTest : public ::testing::Test {
   std::vector<config::SecretKind> kinds_;
   FakeTransport transport_;
   test::FakeClock clock_{*ParseIso8601("2026-12-03T12:00:00Z")};
-  keystone::Session session_{transport_, Config(), clock_};
+  keystone::Session session_{transport_, test::DeployerConfig(), clock_};
   barbican::Client client_{session_, clock_};
-  provision::Readers readers_{transport_, Config(), config::ReaderSettings{}};
+  provision::Readers readers_{transport_, test::DeployerConfig(),
+                              config::ReaderSettings{}};
   test::RecordingNotifier notifier_;
 };
 
